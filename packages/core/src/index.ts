@@ -1,0 +1,18 @@
+// @dagu-ts/core: the DAG model, loader and validator, substitution and parameters.
+export * from './errors.js';
+export * from './dag/model.js';
+export {
+  parseDag,
+  loadDag,
+  parseDagMetadata,
+  loadDagMetadata,
+  describeDefaultParams,
+  MAX_DAG_FILE_BYTES,
+} from './dag/loader.js';
+export type { ParseDagOptions } from './dag/loader.js';
+export { parseScheduleExpression, SCHEDULE_DESCRIPTORS } from './dag/schedule.js';
+export { findCycle, topologicalOrder } from './dag/graph.js';
+export * from './eval/index.js';
+export * from './params/index.js';
+export * from './env/index.js';
+export * from './run/environment.js';

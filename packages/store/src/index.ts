@@ -1,0 +1,2 @@
+// Implemented by a later issue; see the README of this package.
+export {};

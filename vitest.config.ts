@@ -1,0 +1,31 @@
+import { readdirSync, existsSync } from 'node:fs';
+import { defineConfig } from 'vitest/config';
+
+// Tests import sibling packages through the "@dagu-ts/source" export condition, so they run
+// from src/ without a build.
+const conditions = ['@dagu-ts/source', 'module', 'node', 'import', 'default'];
+
+const projectDirs = ['packages', 'apps'].flatMap((group) =>
+  readdirSync(group, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(`${group}/${entry.name}/package.json`))
+    .map((entry) => `${group}/${entry.name}`),
+);
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: conditions } },
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    projects: [
+      ...projectDirs.map((dir) => ({
+        extends: true as const,
+        test: { name: dir.split('/')[1]!, root: dir, include: ['src/**/*.test.ts'] },
+      })),
+      {
+        extends: true as const,
+        test: { name: 'e2e', root: 'tests/e2e', include: ['**/*.test.ts'] },
+      },
+    ],
+  },
+});
