@@ -38,6 +38,22 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       exitCode = await dryCommand(dag, { text: options.params, argv: params });
     });
 
+  program
+    .command('start')
+    .description('run a DAG in this process; exit 0 on success, 1 on failure')
+    .argument('<dag>', 'DAG file path or name')
+    .argument('[params...]', 'parameters after --, e.g. -- KEY=value positional')
+    .option('-r, --run-id <id>', 'run id (default: a new UUID v7)')
+    .option('-p, --params <params>', 'parameters, e.g. \'KEY=value "quoted value"\'')
+    .option('-n, --no-queue', 'run now even if other runs of the DAG are active')
+    .action(async (dag: string, params: string[], options: { params?: string; runId?: string }) => {
+      const { startCommand } = await import('./commands/start.js');
+      exitCode = await startCommand(dag, {
+        ...(options.runId !== undefined ? { runId: options.runId } : {}),
+        params: { text: options.params, argv: params },
+      });
+    });
+
   try {
     await program.parseAsync([...argv]);
   } catch (error) {

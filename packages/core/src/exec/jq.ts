@@ -1,0 +1,154 @@
+// The `jq` executor (dag-yaml.md §6 and Part A #9): runs the step's query with real jq (jq 1.7.1
+// compiled to WebAssembly, package jq-wasm) on the step's script and prints every result on its
+// own line, the way the `jq` command does.
+//
+// jq-wasm 1.0.1 exposes only `raw(input, query, flags)`, which trims the output, drops stderr
+// whenever stdout is non-empty and hides the exit status. Its Emscripten module also leaks a
+// little stack on every call, so a shared instance dies after a few hundred calls. This module
+// therefore creates a fresh instance per call, observes the exit status through the module's
+// `callMain`, and runs jq with `--seq` so every result is framed by an RS byte and survives the
+// trimming exactly.
+import createJqModule from 'jq-wasm/dist/build/jq.js';
+import type { ExecutorOutcome } from './index.js';
+
+export interface JqOptions {
+  /** The jq filter (the step's `command`, already substituted by the caller). */
+  query: string;
+  /** The JSON input (the step's `script`, already evaluated by the caller). */
+  input: string;
+  /** `config.raw`: like `jq -r`, strings are printed without quotes. */
+  raw: boolean;
+}
+
+/** Queries longer than this are refused: jq-wasm copies the query onto a small wasm stack. */
+export const MAX_JQ_QUERY_BYTES = 32 * 1024;
+
+const RS = '\x1e';
+
+/** jq's exit status for a query that does not compile. */
+const JQ_COMPILE_ERROR = 3;
+
+/**
+ * Runs `query` on `input` like `jq [-r] query`. Compile errors and invalid input JSON fail the step
+ * (exit code 1). Errors raised while the query runs are written to stderr after the results
+ * produced before them, and the step succeeds, as in Dagu.
+ */
+export async function runJq(options: JqOptions): Promise<ExecutorOutcome> {
+  const { query, raw } = options;
+  const input = options.input.replace(/^\uFEFF/, '');
+  try {
+    JSON.parse(input);
+  } catch (error) {
+    return failure(`jq: invalid JSON input: ${messageOf(error)}`);
+  }
+  const queryBytes = Buffer.byteLength(query, 'utf8');
+  if (queryBytes > MAX_JQ_QUERY_BYTES) {
+    return failure(`jq: query too long (${queryBytes} bytes, at most ${MAX_JQ_QUERY_BYTES})`);
+  }
+
+  const run = await execJq(input, query);
+  if (run.kind === 'internal') return failure(`jq: internal error: ${run.message}`);
+
+  const stdout = formatResults(run.stdout, raw);
+  const stderr = run.stderr.trim();
+  if (run.exitCode === 0) {
+    return { stdout, stderr: stderr ? `${stderr}\n` : '', exitCode: 0, error: undefined };
+  }
+  if (run.exitCode === JQ_COMPILE_ERROR || (stdout === '' && isCompileError(stderr))) {
+    const firstLine = (stderr.split('\n')[0] ?? '').replace(/^jq: error: /, '');
+    return failure(`jq: invalid query: ${firstLine || `exit status ${run.exitCode}`}`, stderr);
+  }
+  const inputError = /^jq: (?:error \(at [^)]*\): )?(?:ignoring )?parse error: (.*)/.exec(stderr);
+  if (stdout === '' && inputError) {
+    return failure(`jq: invalid JSON input: ${inputError[1] ?? stderr}`, stderr);
+  }
+  // A run-time error (or halt_error): jq stops, keeping the results printed so far. Dagu reports
+  // it on stderr and lets the step succeed. jq-wasm drops the message when there were results, so
+  // it is recovered by running the query again with its output discarded.
+  const message =
+    stderr ||
+    (await recoverErrorMessage(input, query)) ||
+    `jq: error (exit status ${run.exitCode})`;
+  return { stdout, stderr: `${message}\n`, exitCode: 0, error: undefined };
+}
+
+/** Splits `--seq` output into result texts and prints each on its own line. */
+function formatResults(output: string, raw: boolean): string {
+  if (output === '') return '';
+  const parts = output.split(RS);
+  const results = parts[0] === '' ? parts.slice(1) : parts;
+  let text = '';
+  for (const part of results) {
+    const json = part.endsWith('\n') ? part.slice(0, -1) : part;
+    // jq escapes every control character inside strings, so an RS never appears in a result.
+    text += raw && json.startsWith('"') ? `${JSON.parse(json) as string}\n` : `${json}\n`;
+  }
+  return text;
+}
+
+function isCompileError(stderr: string): boolean {
+  return /\bcompile errors?$/.test(stderr);
+}
+
+async function recoverErrorMessage(input: string, query: string): Promise<string | undefined> {
+  const again = await execJq(input, `(${query}\n) | empty`);
+  if (again.kind === 'internal' || again.exitCode === 0 || again.exitCode === JQ_COMPILE_ERROR) {
+    return undefined;
+  }
+  return again.stderr.trim() || undefined;
+}
+
+function failure(error: string, stderr = error): ExecutorOutcome {
+  return { stdout: '', stderr: `${stderr}\n`, exitCode: 1, error };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---- jq-wasm adapter ------------------------------------------------------------------------
+
+/** The part of jq-wasm's Emscripten module this file uses. */
+interface JqWasmModule {
+  /** Feeds `input` to stdin, runs `jq -M ...flags query /dev/stdin`, resolves with trimmed stdout. */
+  raw(input: string, query: string, flags?: string[]): Promise<string>;
+  /** Emscripten's entry point; `raw` calls it through the module object. Returns the exit status. */
+  callMain?: (args: string[]) => unknown;
+}
+
+type JqRun =
+  | { kind: 'exited'; stdout: string; stderr: string; exitCode: number }
+  | { kind: 'internal'; message: string };
+
+/** One jq process: `jq -M --seq query` with `input` on stdin, in a fresh wasm instance. */
+async function execJq(input: string, query: string): Promise<JqRun> {
+  let module: JqWasmModule;
+  try {
+    module = (await createJqModule()) as JqWasmModule;
+  } catch (error) {
+    return { kind: 'internal', message: `cannot start jq-wasm: ${messageOf(error)}` };
+  }
+  let status: number | undefined;
+  const callMain = module.callMain;
+  if (typeof callMain === 'function') {
+    module.callMain = (args) => {
+      const result = callMain.call(module, args);
+      if (typeof result === 'number') status = result;
+      return result;
+    };
+  }
+  try {
+    // jq-wasm trims stdout; with --seq every result starts with RS, so nothing of it is lost.
+    const stdout = await module.raw(`${RS}${input}`, query, ['--seq']);
+    return { kind: 'exited', stdout, stderr: '', exitCode: status ?? 0 };
+  } catch (error) {
+    // jq-wasm throws a plain Error with jq's stderr when jq printed nothing to stdout; anything
+    // else (a WebAssembly.RuntimeError trap, an abort) is a failure of the wasm module itself.
+    if (!(error instanceof Error) || error.name !== 'Error') {
+      return { kind: 'internal', message: messageOf(error) };
+    }
+    const stderr = error.message.replaceAll('/dev/stdin', '<stdin>');
+    const exitCode = status ?? (isCompileError(stderr) ? JQ_COMPILE_ERROR : 5);
+    return { kind: 'exited', stdout: '', stderr, exitCode };
+  }
+}

@@ -1,0 +1,181 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseDag } from '../dag/loader.js';
+import { DagRunner, type DagRunResult } from './runner.js';
+import { DagRunStatus, NodeStatus } from './status.js';
+
+const work = mkdtempSync(join(tmpdir(), 'dagu-runner-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function run(yaml: string, options: { params?: string } = {}): Promise<DagRunResult> {
+  const dir = mkdtempSync(join(work, 'run-'));
+  const file = join(dir, 'dag.yaml');
+  writeFileSync(file, yaml);
+  const dag = parseDag(yaml, { location: file });
+  return new DagRunner({
+    dag,
+    logDir: join(dir, 'logs'),
+    cwd: dir,
+    ...(options.params ? { params: { text: options.params } } : {}),
+  }).run();
+}
+
+const statuses = (result: DagRunResult) =>
+  Object.fromEntries(result.snapshot.nodes.map((n) => [n.step.name, [n.status, n.error]]));
+
+describe('readiness table (§4.2)', () => {
+  it('failed → downstream canceled with "upstream failed"; skipped → skipped; canceled → canceled', async () => {
+    const result = await run(`type: graph
+steps:
+  - {name: fail, command: exit 1}
+  - {name: after-fail, command: "true", depends: fail}
+  - {name: after-after, command: "true", depends: after-fail}
+  - {name: skip, command: "true", preconditions: ["false"]}
+  - {name: after-skip, command: "true", depends: skip}
+`);
+    expect(statuses(result)).toEqual({
+      fail: [NodeStatus.Failed, 'exit status 1'],
+      'after-fail': [NodeStatus.Canceled, 'upstream failed'],
+      'after-after': [NodeStatus.Canceled, ''],
+      skip: [NodeStatus.Skipped, ''],
+      'after-skip': [NodeStatus.Skipped, 'upstream skipped'],
+    });
+    expect(result.status).toBe(DagRunStatus.Failed);
+  });
+
+  it('marks a step as soon as one upstream failed, without waiting for the others', async () => {
+    const result = await run(`type: graph
+steps:
+  - {name: fail, command: exit 1}
+  - {name: slow, command: sleep 1}
+  - {name: join, command: "true", depends: [slow, fail]}
+`);
+    const join = result.snapshot.nodes.find((n) => n.step.name === 'join')!;
+    const slow = result.snapshot.nodes.find((n) => n.step.name === 'slow')!;
+    expect(join.status).toBe(NodeStatus.Canceled);
+    expect(join.error).toBe('upstream failed');
+    expect(slow.status).toBe(NodeStatus.Success);
+  });
+
+  it('continueOn.exitCode lets downstream run after a failure', async () => {
+    const result = await run(`type: graph
+steps:
+  - {name: code3, command: exit 3, continueOn: {exitCode: [3]}}
+  - {name: next, command: "true", depends: code3}
+`);
+    expect(statuses(result).next?.[0]).toBe(NodeStatus.Success);
+    expect(result.status).toBe(DagRunStatus.PartialSuccess);
+  });
+});
+
+describe('run behaviour', () => {
+  it('a failing onExit handler turns success into failed', async () => {
+    const result = await run(
+      'steps:\n  - {name: a, command: "true"}\nhandlerOn:\n  exit: {command: exit 5}\n',
+    );
+    expect(result.status).toBe(DagRunStatus.Failed);
+    expect(result.exitCode).toBe(1);
+    expect(result.snapshot.handlers.onExit?.status).toBe(NodeStatus.Failed);
+  });
+
+  it('a missing working directory fails the step with a clear error', async () => {
+    const result = await run(
+      'steps:\n  - {name: a, command: "true", dir: /nonexistent/dagu-dir}\n',
+    );
+    expect(statuses(result).a).toEqual([
+      NodeStatus.Failed,
+      'working directory does not exist: /nonexistent/dagu-dir',
+    ]);
+  });
+
+  it('stdout/stderr redirects append, relative to the working directory', async () => {
+    const yaml =
+      'steps:\n  - {name: a, command: "echo out; echo err >&2", stdout: o.txt, stderr: e.txt}\n';
+    const first = await run(yaml);
+    const dir = join(first.snapshot.log, '..', '..', '..', '..');
+    expect(readFileSync(join(dir, 'o.txt'), 'utf8')).toBe('out\n');
+    expect(readFileSync(join(dir, 'e.txt'), 'utf8')).toBe('err\n');
+  });
+
+  it('retries with backoff and records retry counts', async () => {
+    const result = await run(`steps:
+  - name: flaky
+    command: exit 2
+    retryPolicy: {limit: 2, intervalSec: 0, backoff: 2}
+`);
+    const node = result.snapshot.nodes[0]!;
+    expect([node.status, node.retryCount, node.exitCode]).toEqual([NodeStatus.Failed, 2, 2]);
+  });
+
+  it('writes the run log and per-step log files in Dagu’s layout', async () => {
+    const result = await run('steps:\n  - {name: hello world, command: echo hi}\n');
+    const node = result.snapshot.nodes[0]!;
+    expect(node.stdout).toMatch(
+      /\/dag\/dag-run_\d{8}_\d{6}Z_[0-9a-f-]{36}\/run_\d{8}_\d{6}Z_[0-9a-f]{6}\/hello_world\.\d{8}\.\d{6}\.\d{3}\.[0-9a-f]{8}\.out$/,
+    );
+    expect(readFileSync(node.stdout, 'utf8')).toBe('hi\n');
+    expect(readFileSync(result.snapshot.log, 'utf8')).toContain('run finished: status=finished');
+  });
+
+  it('runs the parameters through positional numbering in commands', async () => {
+    const result = await run(
+      'params: "a K=v b"\nsteps:\n  - {name: s, command: echo "$1-$K-$3", output: O}\n',
+    );
+    expect(result.snapshot.nodes[0]?.outputs.O).toBe('O=a-v-b');
+  });
+});
+
+describe('processes', () => {
+  it('stop leaves no orphan: a grandchild that ignores SIGTERM is killed after maxCleanUpTimeSec', async () => {
+    const pidFile = join(work, `grandchild-${process.pid}-${Date.now()}`);
+    const dir = mkdtempSync(join(work, 'orphan-'));
+    const yaml = `maxCleanUpTimeSec: 1
+steps:
+  - name: spawner
+    command: |
+      trap '' TERM
+      sh -c "trap '' TERM; sleep 60" &
+      echo $! > ${pidFile}
+      wait
+`;
+    const dag = parseDag(yaml, { location: join(dir, 'orphan.yaml') });
+    const runner = new DagRunner({ dag, logDir: join(dir, 'logs') });
+    runner.subscribe((event) => {
+      if (event.type === 'step-started') setTimeout(() => runner.stop(), 300);
+    });
+    const result = await runner.run();
+    expect(result.status).toBe(DagRunStatus.Canceled);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(isAlive(pid)).toBe(false);
+  });
+
+  it('streams 100 MB of output to the log file without buffering it in memory', async () => {
+    const before = process.memoryUsage().rss;
+    const result = await run(`type: graph
+steps:
+  - {name: flood, command: "head -c 100000000 /dev/zero"}
+  - {name: captured, command: "head -c 100000000 /dev/zero", output: BIG}
+`);
+    const [flood, captured] = result.snapshot.nodes;
+    expect(statSync(flood!.stdout).size).toBe(100_000_000);
+    expect(flood!.status).toBe(NodeStatus.Success);
+    expect(captured!.status).toBe(NodeStatus.Failed);
+    expect(captured!.error).toContain('output exceeded maximum size limit of 1048576 bytes');
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const status = existsSync(`/proc/${pid}/status`)
+    ? readFileSync(`/proc/${pid}/status`, 'utf8')
+    : '';
+  return !/^State:\s+Z/m.test(status);
+}

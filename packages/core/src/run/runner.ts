@@ -1,0 +1,550 @@
+// The DAG runner: executes one run of a DAG as a state machine over its steps with Dagu's
+// semantics (dag-yaml.md §2–§4, Part A). Scheduling is event-driven: a step that ends triggers
+// the next pass at once, with no polling timer.
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import type { Dag, HandlerName, Step } from '../dag/model.js';
+import { HANDLER_NAMES } from '../dag/model.js';
+import { createShellRunner, type StepIdInfo } from '../eval/index.js';
+import { prepareRunEnvironment, type ParamsOverride, type RunEnvironment } from './environment.js';
+import { evaluateConditions } from './conditions.js';
+import { newAttemptId, newDagRunId } from './ids.js';
+import { runLogLayout, type RunLogLayout } from './logs.js';
+import { DagRunStatus, NodeStatus, dagRunStatusLabel } from './status.js';
+import { StepExecution, type StepHost } from './step.js';
+import type {
+  DagRunRef,
+  DagRunSnapshot,
+  NodeState,
+  RunEvent,
+  RunEventListener,
+  RunRecorder,
+} from './types.js';
+
+export interface DagRunOptions {
+  dag: Dag;
+  /** Run id; a UUID v7 when omitted. */
+  dagRunId?: string;
+  params?: ParamsOverride;
+  /** false for params from the REST API: their backticks are not executed (Part A #10). */
+  overrideBackticks?: boolean;
+  /** Environment the run starts from (default: process.env). */
+  baseEnv?: Readonly<Record<string, string | undefined>>;
+  /** Base directory of log files (the DAG's `logDir` wins when set). */
+  logDir: string;
+  recorder?: RunRecorder;
+  /** Aborting it is a stop request (signalOnStop, then SIGKILL after maxCleanUpTimeSec). */
+  signal?: AbortSignal;
+  /** The root and parent runs of a child run. */
+  root?: DagRunRef;
+  parent?: DagRunRef;
+  /** The engine's working directory: backticks and command-form conditions run there. */
+  cwd?: string;
+  /** Directories searched for `run: <name>` after the file's local DAGs. */
+  dagSearchPaths?: readonly string[];
+  /** DAGs callable by name before any file is searched (default: the DAG file's local DAGs). */
+  localDags?: readonly Dag[];
+  queuedAt?: string;
+}
+
+export interface DagRunResult {
+  status: DagRunStatus;
+  /** Dagu's exit code of `start`: 0 unless the run recorded an error (§4.14). */
+  exitCode: 0 | 1;
+  snapshot: DagRunSnapshot;
+}
+
+const RESEND_INTERVAL_MS = 5_000;
+
+export class DagRunner {
+  readonly dag: Dag;
+  readonly dagRunId: string;
+  readonly snapshot: DagRunSnapshot;
+  private readonly options: DagRunOptions;
+  private readonly listeners = new Set<RunEventListener>();
+  private readonly nodesByName = new Map<string, NodeState>();
+  private readonly ancestors = new Map<string, Set<string>>();
+  private readonly running = new Map<NodeState, StepExecution>();
+  private readonly stopped = new Set<StepExecution>();
+  private recording: Promise<void> = Promise.resolve();
+  private environment: RunEnvironment | undefined;
+  private layout: RunLogLayout | undefined;
+  private runVars = new Map<string, string>();
+  private canceled = false;
+  private timedOut = false;
+  private lastError = '';
+  private pumping = false;
+  private pumpAgain = false;
+  private onIdle: (() => void) | undefined;
+  private runLogFd: number | undefined;
+  private escalation: NodeJS.Timeout | undefined;
+  private finished = false;
+
+  constructor(options: DagRunOptions) {
+    this.options = options;
+    this.dag = options.dag;
+    this.dagRunId = options.dagRunId ?? newDagRunId();
+    const nodes = this.dag.steps.map((step) => newNode(step));
+    for (const node of nodes) this.nodesByName.set(node.step.name, node);
+    for (const step of this.dag.steps)
+      this.ancestors.set(step.name, this.collectAncestors(step.name));
+    const handlers: DagRunSnapshot['handlers'] = {};
+    for (const name of HANDLER_NAMES) {
+      const step = this.dag.handlerOn[name];
+      if (step) handlers[name] = newNode(step);
+    }
+    this.snapshot = {
+      name: this.dag.name,
+      dagRunId: this.dagRunId,
+      attemptId: newAttemptId(),
+      root: options.root ?? { name: this.dag.name, dagRunId: this.dagRunId },
+      parent: options.parent,
+      status: DagRunStatus.NotStarted,
+      pid: process.pid,
+      queuedAt: options.queuedAt ?? '',
+      startedAt: '',
+      finishedAt: '',
+      log: '',
+      params: '',
+      paramsList: [],
+      nodes,
+      handlers,
+      preconditions: [],
+      error: '',
+    };
+    options.signal?.addEventListener('abort', () => this.stop(), { once: true });
+  }
+
+  /** Listens to every state change; returns the function that stops listening. */
+  subscribe(listener: RunEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * A stop request, like `dagu stop`: each running step's process group gets its `signalOnStop`
+   * (default SIGTERM). `osSignal` is for a signal the engine process itself received: that
+   * signal is forwarded as is, without the steps' override. Safe to call more than once.
+   */
+  stop(osSignal?: NodeJS.Signals): void {
+    if (this.finished) return;
+    this.canceled = true;
+    for (const [node, execution] of this.running) {
+      // A repeating step is not signalled: its current iteration finishes, no new one starts.
+      if (node.step.repeatPolicy?.repeat) continue;
+      execution.stop(osSignal ?? node.step.signalOnStop ?? 'SIGTERM');
+      this.stopped.add(execution);
+      node.status = NodeStatus.Canceled;
+    }
+    this.onIdleIfDone();
+    this.startEscalation();
+  }
+
+  async run(): Promise<DagRunResult> {
+    const startedAt = new Date();
+    const logBase = this.dag.logDir ?? this.options.logDir;
+    this.layout = runLogLayout(
+      logBase,
+      this.dag.name,
+      this.dagRunId,
+      this.snapshot.attemptId,
+      startedAt,
+    );
+    mkdirSync(this.layout.attemptDir, { recursive: true });
+    this.runLogFd = openSync(this.layout.runLogFile, 'a');
+    this.snapshot.log = this.layout.runLogFile;
+    this.snapshot.startedAt = startedAt.toISOString();
+    this.snapshot.status = DagRunStatus.Running;
+    this.log(
+      `run started: dag=${this.dag.name} dagRunId=${this.dagRunId} attempt=${this.snapshot.attemptId}`,
+    );
+
+    try {
+      this.environment = await prepareRunEnvironment(this.dag, {
+        ...(this.options.params ? { params: this.options.params } : {}),
+        ...(this.options.baseEnv ? { baseEnv: this.options.baseEnv } : {}),
+        overrideBackticks: this.options.overrideBackticks ?? true,
+        cwd: this.engineCwd,
+      });
+    } catch (error) {
+      this.lastError = `failed to evaluate the DAG's env/params: ${(error as Error).message}`;
+      await this.emit({ type: 'run-started', run: this.snapshot });
+      return this.finish();
+    }
+    this.snapshot.paramsList = this.environment.paramsList;
+    this.snapshot.params = this.environment.paramsList.join(' ');
+    this.runVars = new Map([
+      ['DAG_NAME', this.dag.name],
+      ['DAG_RUN_ID', this.dagRunId],
+      ['DAG_RUN_LOG_FILE', this.layout.runLogFile],
+      ...this.environment.params.map((p): [string, string] => [p.name, p.value]),
+    ]);
+    await this.emit({ type: 'run-started', run: this.snapshot });
+    if (this.options.signal?.aborted) this.stop();
+
+    const timeout =
+      this.dag.timeoutSec > 0
+        ? setTimeout(() => this.onTimeout(), this.dag.timeoutSec * 1000)
+        : undefined;
+    try {
+      await this.checkDagPreconditions();
+      if (!this.canceled) await this.runSteps();
+    } finally {
+      if (timeout) clearTimeout(timeout);
+    }
+    if (this.timedOut) this.lastError ||= `the DAG run timed out after ${this.dag.timeoutSec}s`;
+    await this.runHandlers();
+    return this.finish();
+  }
+
+  // ---- StepHost: what a step execution needs from its run -------------------------------------
+
+  private readonly host: StepHost = {
+    dag: () => this.dag,
+    runId: () => this.dagRunId,
+    snapshot: () => this.snapshot,
+    options: () => this.options,
+    environment: () => this.environment!,
+    layout: () => this.layout!,
+    runVars: () => this.runVars,
+    engineCwd: () => this.engineCwd,
+    isCanceled: () => this.canceled,
+    isTimedOut: () => this.timedOut,
+    outputsFor: (node, handler) => this.outputsVisibleTo(node, handler),
+    stepIds: () => this.stepIds(),
+    recordError: (message) => {
+      this.lastError = message;
+    },
+    clearError: (message) => {
+      if (this.lastError === message) this.lastError = '';
+    },
+    emit: (type, node) => this.emit({ type, run: this.snapshot, node }),
+    log: (line) => this.log(line),
+  };
+
+  private get engineCwd(): string {
+    return this.options.cwd ?? process.cwd();
+  }
+
+  // ---- the step graph --------------------------------------------------------------------------
+
+  private runSteps(): Promise<void> {
+    return new Promise((resolve) => {
+      this.onIdle = resolve;
+      void this.pump();
+    });
+  }
+
+  /** One or more scheduling passes over the steps in definition order (Dagu's loop body). */
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        let changed = true;
+        while (changed && !this.canceled) {
+          changed = false;
+          for (const node of this.snapshot.nodes) {
+            if (this.canceled) break;
+            if (node.status !== NodeStatus.NotStarted) continue;
+            const readiness = this.readiness(node);
+            if (readiness === 'marked') {
+              changed = true;
+              await this.emit({ type: 'step-updated', run: this.snapshot, node });
+              continue;
+            }
+            if (readiness === 'wait') continue;
+            if (this.timedOut) {
+              // Steps that would start after the deadline fail at once and count as canceled.
+              node.status = NodeStatus.Canceled;
+              changed = true;
+              await this.emit({ type: 'step-updated', run: this.snapshot, node });
+              continue;
+            }
+            if (this.dag.maxActiveSteps > 0 && this.running.size >= this.dag.maxActiveSteps)
+              continue;
+            this.launch(node);
+            if (this.dag.delaySec > 0) await delay(this.dag.delaySec * 1000);
+          }
+        }
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+    this.onIdleIfDone();
+  }
+
+  private onIdleIfDone(): void {
+    if (this.running.size === 0 && !this.pumping && this.onIdle) {
+      const resolve = this.onIdle;
+      this.onIdle = undefined;
+      resolve();
+    }
+  }
+
+  private launch(node: NodeState): void {
+    node.status = NodeStatus.Running;
+    const execution = new StepExecution(this.host, node, { handler: false });
+    this.running.set(node, execution);
+    void execution
+      .run()
+      .catch((error: unknown) => {
+        node.status = NodeStatus.Failed;
+        node.error = `internal error: ${(error as Error).message}`;
+        this.lastError = node.error;
+      })
+      .then(() => this.emit({ type: 'step-finished', run: this.snapshot, node }))
+      .finally(() => {
+        this.running.delete(node);
+        void this.pump();
+      });
+  }
+
+  /** Dagu's isReady (§4.2): may mark the node canceled or skipped because of its upstreams. */
+  private readiness(node: NodeState): 'ready' | 'wait' | 'marked' {
+    let ready = true;
+    let marked = false;
+    for (const name of node.step.depends) {
+      const upstream = this.nodesByName.get(name)!;
+      switch (upstream.status) {
+        case NodeStatus.Success:
+          continue;
+        case NodeStatus.Failed:
+          if (StepExecution.continueSatisfied(upstream)) continue;
+          ready = false;
+          marked = true;
+          node.status = NodeStatus.Canceled;
+          node.error = 'upstream failed';
+          break;
+        case NodeStatus.Skipped:
+          if (StepExecution.continueSatisfied(upstream)) continue;
+          ready = false;
+          marked = true;
+          node.status = NodeStatus.Skipped;
+          node.error = 'upstream skipped';
+          break;
+        case NodeStatus.Canceled:
+          ready = false;
+          marked = true;
+          node.status = NodeStatus.Canceled;
+          break;
+        default:
+          ready = false;
+      }
+    }
+    if (marked) return 'marked';
+    return ready ? 'ready' : 'wait';
+  }
+
+  private collectAncestors(name: string): Set<string> {
+    const result = new Set<string>();
+    const stack = [...(this.nodesByName.get(name)?.step.depends ?? [])];
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (result.has(next)) continue;
+      result.add(next);
+      stack.push(...(this.nodesByName.get(next)?.step.depends ?? []));
+    }
+    return result;
+  }
+
+  /** M3: outputs of the node's ancestors (all steps for handlers), in definition order. */
+  private outputsVisibleTo(node: NodeState, handler: boolean): Map<string, string> {
+    const visible = handler ? undefined : this.ancestors.get(node.step.name);
+    const outputs = new Map<string, string>();
+    for (const other of this.snapshot.nodes) {
+      if (visible && !visible.has(other.step.name)) continue;
+      for (const [name, entry] of Object.entries(other.outputs))
+        outputs.set(name, entry.slice(name.length + 1));
+    }
+    return outputs;
+  }
+
+  private stepIds(): Map<string, StepIdInfo> {
+    const ids = new Map<string, StepIdInfo>();
+    for (const node of this.snapshot.nodes) {
+      if (!node.step.id) continue;
+      ids.set(node.step.id, {
+        ...(node.stdout ? { stdout: node.stdout } : {}),
+        ...(node.stderr ? { stderr: node.stderr } : {}),
+        exitCode: node.exitCode,
+      });
+    }
+    return ids;
+  }
+
+  // ---- run-level conditions, timeout, stop -----------------------------------------------------
+
+  private async checkDagPreconditions(): Promise<void> {
+    if (this.dag.preconditions.length === 0) return;
+    const env = this.environment!.env;
+    const results = await evaluateConditions(this.dag.preconditions, {
+      eval: { maps: [this.runVars], env },
+      runShell: createShellRunner({
+        env,
+        cwd: this.engineCwd,
+        ...(this.dag.shell ? { shell: this.dag.shell } : {}),
+      }),
+    });
+    this.snapshot.preconditions = results;
+    const unmet = results.filter((r) => r.error !== '');
+    if (unmet.length > 0) {
+      this.log(`DAG preconditions not met: ${unmet.map((r) => r.error).join('; ')}`);
+      this.canceled = true;
+    }
+  }
+
+  private onTimeout(): void {
+    this.timedOut = true;
+    this.log(`the DAG run timed out after ${this.dag.timeoutSec}s`);
+    for (const execution of this.running.values()) execution.kill();
+  }
+
+  /** Re-sends SIGTERM every 5 s and SIGKILLs whatever is left after maxCleanUpTimeSec (Part A #7). */
+  private startEscalation(): void {
+    if (this.escalation || this.stopped.size === 0) return;
+    const started = Date.now();
+    const deadline = this.dag.maxCleanUpTimeSec * 1000;
+    let lastResend = started;
+    const tick = (): void => {
+      const alive = [...this.stopped].filter((e) => e.groupAlive());
+      if (alive.length === 0) {
+        clearInterval(this.escalation);
+        return;
+      }
+      const now = Date.now();
+      if (now - started >= deadline) {
+        for (const execution of alive) execution.kill();
+        this.log(
+          `sent SIGKILL to ${alive.length} step process group(s) after ${this.dag.maxCleanUpTimeSec}s`,
+        );
+        clearInterval(this.escalation);
+        return;
+      }
+      if (now - lastResend >= RESEND_INTERVAL_MS) {
+        lastResend = now;
+        for (const execution of alive) execution.stop('SIGTERM');
+      }
+    };
+    this.escalation = setInterval(tick, Math.min(250, Math.max(50, deadline / 4)));
+    this.escalation.unref();
+  }
+
+  // ---- handlers and the end of the run ---------------------------------------------------------
+
+  private async runHandlers(): Promise<void> {
+    const status = this.computeStatus();
+    const chosen: HandlerName[] = [];
+    if (status === DagRunStatus.Success || status === DagRunStatus.PartialSuccess)
+      chosen.push('onSuccess');
+    else if (status === DagRunStatus.Failed) chosen.push('onFailure');
+    else if (status === DagRunStatus.Canceled) chosen.push('onCancel');
+    chosen.push('onExit');
+    for (const name of chosen) {
+      const node = this.snapshot.handlers[name];
+      if (!node) continue;
+      node.status = NodeStatus.Running;
+      // Part A #8: after a timeout, handlers get a fresh deadline of maxCleanUpTimeSec.
+      const execution = new StepExecution(this.host, node, {
+        handler: true,
+        ...(this.timedOut ? { deadlineMs: this.dag.maxCleanUpTimeSec * 1000 } : {}),
+      });
+      try {
+        await execution.run();
+      } catch (error) {
+        node.status = NodeStatus.Failed;
+        node.error = `internal error: ${(error as Error).message}`;
+      }
+      if (node.status === NodeStatus.Failed) this.lastError = node.error;
+      await this.emit({ type: 'step-finished', run: this.snapshot, node });
+    }
+  }
+
+  /** Dagu's Status() (§4.7). */
+  private computeStatus(): DagRunStatus {
+    const nodes = this.snapshot.nodes;
+    const allSucceeded = nodes.every(
+      (n) => n.status === NodeStatus.Success || n.status === NodeStatus.Skipped,
+    );
+    if (this.canceled && !allSucceeded) return DagRunStatus.Canceled;
+    if (nodes.some((n) => n.status === NodeStatus.Running)) return DagRunStatus.Running;
+    if (this.isPartialSuccess()) return DagRunStatus.PartialSuccess;
+    if (this.lastError) return DagRunStatus.Failed;
+    return DagRunStatus.Success;
+  }
+
+  private isPartialSuccess(): boolean {
+    const nodes = this.snapshot.nodes;
+    const failed = nodes.filter((n) => n.status === NodeStatus.Failed);
+    if (failed.some((n) => !StepExecution.continueSatisfied(n))) return false;
+    const hasSuccess = nodes.some((n) => n.status === NodeStatus.Success);
+    const continuedFailure = failed.some((n) => !n.step.continueOn.markSuccess);
+    return hasSuccess && continuedFailure;
+  }
+
+  private async finish(): Promise<DagRunResult> {
+    this.snapshot.status = this.computeStatus();
+    this.snapshot.error = this.lastError;
+    this.snapshot.finishedAt = new Date().toISOString();
+    this.finished = true;
+    this.log(
+      `run finished: status=${dagRunStatusLabel(this.snapshot.status)}${this.lastError ? ` error=${this.lastError}` : ''}`,
+    );
+    await this.emit({ type: 'run-finished', run: this.snapshot });
+    if (this.runLogFd !== undefined) closeSync(this.runLogFd);
+    this.runLogFd = undefined;
+    return {
+      status: this.snapshot.status,
+      exitCode: this.lastError ? 1 : 0,
+      snapshot: this.snapshot,
+    };
+  }
+
+  private emit(event: RunEvent): Promise<void> {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure must not break the run.
+      }
+    }
+    const recorder = this.options.recorder;
+    if (!recorder) return Promise.resolve();
+    // Recorder calls stay in event order even when steps end at the same time.
+    this.recording = this.recording.then(() => recorder.record(event));
+    return this.recording;
+  }
+
+  private log(line: string): void {
+    if (this.runLogFd === undefined) return;
+    writeSync(this.runLogFd, `${new Date().toISOString()} ${line}\n`);
+  }
+}
+
+function newNode(step: Step): NodeState {
+  return {
+    step,
+    status: NodeStatus.NotStarted,
+    stdout: '',
+    stderr: '',
+    startedAt: '',
+    finishedAt: '',
+    retriedAt: '',
+    retryCount: 0,
+    doneCount: 0,
+    repeated: false,
+    exitCode: 0,
+    error: '',
+    preconditions: [],
+    children: [],
+    childrenRepeated: [],
+    outputs: {},
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
