@@ -22,3 +22,11 @@ export * from './run/types.js';
 export * from './run/status.js';
 export { newDagRunId, childDagRunId, isValidDagRunId } from './run/ids.js';
 export { safeName } from './run/logs.js';
+export type * from './ports.js';
+export {
+  formatRunTime,
+  toDagRunDetails,
+  toDagRunSummary,
+  toNodeDetails,
+  toStepDetails,
+} from './run/details.js';

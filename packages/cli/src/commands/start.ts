@@ -12,7 +12,7 @@ export interface StartOptions {
 export async function startCommand(dagArg: string, options: StartOptions): Promise<number> {
   if (options.runId !== undefined && !isValidDagRunId(options.runId)) {
     process.stderr.write(
-      `invalid run id ${JSON.stringify(options.runId)}: use letters, digits, - and _ (at most 64)\n`,
+      `invalid run id ${JSON.stringify(options.runId)}: start with a letter or digit, then letters, digits, ., _ or - (at most 64)\n`,
     );
     return 1;
   }

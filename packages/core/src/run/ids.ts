@@ -15,11 +15,14 @@ export function newAttemptId(): string {
   return randomBytes(3).toString('hex');
 }
 
-const RUN_ID = /^[-A-Za-z0-9_]{1,64}$/;
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** Caller-chosen run ids: letters, digits, `-` and `_`, at most 64 characters. */
+/**
+ * Caller-chosen run ids: a letter or digit, then letters, digits, `.`, `_` and `-`, at most 64
+ * characters, never `..` (api-v2.md Part A #4; dots let `deploy-v1.2.3` through).
+ */
 export function isValidDagRunId(id: string): boolean {
-  return RUN_ID.test(id);
+  return RUN_ID.test(id) && !id.includes('..');
 }
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';

@@ -179,3 +179,54 @@ function isAlive(pid: number): boolean {
     : '';
   return !/^State:\s+Z/m.test(status);
 }
+
+describe('retry (§4.13)', () => {
+  const yaml = (marker: string) => `type: graph
+params: "P=first"
+steps:
+  - {name: a, command: echo a-$P, output: A}
+  - {name: b, command: "test -f ${marker}", depends: a}
+  - name: c
+    command: echo "c-\${A}"
+    depends: b
+    output: C
+  - {name: d, command: echo d, output: D}
+`;
+
+  it('re-runs failed and canceled steps and their descendants, keeping the rest and its outputs', async () => {
+    const dir = mkdtempSync(join(work, 'retry-'));
+    const marker = join(dir, 'marker');
+    const dag = parseDag(yaml(marker), { location: join(dir, 'retry.yaml') });
+    const first = await new DagRunner({ dag, logDir: join(dir, 'logs') }).run();
+    expect(first.snapshot.nodes.map((n) => n.status)).toEqual([4, 2, 3, 4]);
+    writeFileSync(marker, '');
+    const aStarted = first.snapshot.nodes[0]!.startedAt;
+    const retried = await new DagRunner({
+      dag,
+      logDir: join(dir, 'logs'),
+      dagRunId: first.snapshot.dagRunId,
+      retry: { previous: first.snapshot },
+    }).run();
+    expect(retried.status).toBe(DagRunStatus.Success);
+    expect(retried.snapshot.dagRunId).toBe(first.snapshot.dagRunId);
+    expect(retried.snapshot.attemptId).not.toBe(first.snapshot.attemptId);
+    expect(retried.snapshot.paramsList).toEqual(['P=first']);
+    expect(retried.snapshot.nodes[0]!.startedAt).toBe(aStarted);
+    expect(retried.snapshot.nodes[2]!.outputs.C).toBe('C=c-a-first');
+  });
+
+  it('--step re-runs only that step and leaves its downstream as it was', async () => {
+    const dir = mkdtempSync(join(work, 'retry-step-'));
+    const marker = join(dir, 'marker');
+    const dag = parseDag(yaml(marker), { location: join(dir, 'retry.yaml') });
+    const first = await new DagRunner({ dag, logDir: join(dir, 'logs') }).run();
+    writeFileSync(marker, '');
+    const retried = await new DagRunner({
+      dag,
+      logDir: join(dir, 'logs'),
+      dagRunId: first.snapshot.dagRunId,
+      retry: { previous: first.snapshot, step: 'b' },
+    }).run();
+    expect(retried.snapshot.nodes.map((n) => n.status)).toEqual([4, 4, 3, 4]);
+  });
+});

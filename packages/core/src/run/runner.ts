@@ -44,6 +44,12 @@ export interface DagRunOptions {
   /** DAGs callable by name before any file is searched (default: the DAG file's local DAGs). */
   localDags?: readonly Dag[];
   queuedAt?: string;
+  /**
+   * Retry of an earlier run (§4.13): same run id, a new attempt. Without `step`, failed and
+   * canceled steps and everything downstream of them run again and the other steps keep their
+   * state and outputs; with `step`, only that step runs again (without its retry policy).
+   */
+  retry?: { previous: DagRunSnapshot; step?: string };
 }
 
 export interface DagRunResult {
@@ -87,6 +93,7 @@ export class DagRunner {
     for (const node of nodes) this.nodesByName.set(node.step.name, node);
     for (const step of this.dag.steps)
       this.ancestors.set(step.name, this.collectAncestors(step.name));
+    if (options.retry) this.restoreForRetry(nodes, options.retry);
     const handlers: DagRunSnapshot['handlers'] = {};
     for (const name of HANDLER_NAMES) {
       const step = this.dag.handlerOn[name];
@@ -114,6 +121,37 @@ export class DagRunner {
     options.signal?.addEventListener('abort', () => this.stop(), { once: true });
   }
 
+  private restoreForRetry(nodes: NodeState[], retry: NonNullable<DagRunOptions['retry']>): void {
+    const previous = new Map(retry.previous.nodes.map((node) => [node.step.name, node]));
+    let rerun: Set<string>;
+    if (retry.step !== undefined) {
+      if (!this.nodesByName.has(retry.step)) throw new Error(`step not found: ${retry.step}`);
+      rerun = new Set([retry.step]);
+    } else {
+      const bad = retry.previous.nodes
+        .filter(
+          (n) =>
+            n.status === NodeStatus.Failed ||
+            n.status === NodeStatus.Canceled ||
+            n.status === NodeStatus.Running,
+        )
+        .map((n) => n.step.name);
+      rerun = new Set(bad);
+      for (const [name, ancestors] of this.ancestors) {
+        if (bad.some((b) => ancestors.has(b))) rerun.add(name);
+      }
+    }
+    for (const [index, node] of nodes.entries()) {
+      const before = previous.get(node.step.name);
+      if (!before || rerun.has(node.step.name) || before.status === NodeStatus.NotStarted) {
+        if (retry.step === node.step.name) node.step = { ...node.step, retryPolicy: undefined };
+        continue;
+      }
+      nodes[index] = { ...structuredClone(before), step: node.step };
+      this.nodesByName.set(node.step.name, nodes[index]!);
+    }
+  }
+
   /** Listens to every state change; returns the function that stops listening. */
   subscribe(listener: RunEventListener): () => void {
     this.listeners.add(listener);
@@ -130,7 +168,10 @@ export class DagRunner {
     this.canceled = true;
     for (const [node, execution] of this.running) {
       // A repeating step is not signalled: its current iteration finishes, no new one starts.
-      if (node.step.repeatPolicy?.repeat) continue;
+      if (node.step.repeatPolicy?.repeat) {
+        execution.interruptWaits();
+        continue;
+      }
       execution.stop(osSignal ?? node.step.signalOnStop ?? 'SIGTERM');
       this.stopped.add(execution);
       node.status = NodeStatus.Canceled;
@@ -159,15 +200,20 @@ export class DagRunner {
     );
 
     try {
+      // A retry runs with the params of the run it retries, taken literally.
+      const retryParams = this.options.retry && !this.options.params;
+      const params = retryParams
+        ? { text: quoteParams(this.options.retry!.previous.paramsList) }
+        : this.options.params;
       this.environment = await prepareRunEnvironment(this.dag, {
-        ...(this.options.params ? { params: this.options.params } : {}),
+        ...(params ? { params } : {}),
         ...(this.options.baseEnv ? { baseEnv: this.options.baseEnv } : {}),
-        overrideBackticks: this.options.overrideBackticks ?? true,
+        overrideBackticks: retryParams ? false : (this.options.overrideBackticks ?? true),
         cwd: this.engineCwd,
       });
     } catch (error) {
       this.lastError = `failed to evaluate the DAG's env/params: ${(error as Error).message}`;
-      await this.emit({ type: 'run-started', run: this.snapshot });
+      await this.emit({ type: 'run-started', run: this.snapshot, dag: this.dag });
       return this.finish();
     }
     this.snapshot.paramsList = this.environment.paramsList;
@@ -178,7 +224,7 @@ export class DagRunner {
       ['DAG_RUN_LOG_FILE', this.layout.runLogFile],
       ...this.environment.params.map((p): [string, string] => [p.name, p.value]),
     ]);
-    await this.emit({ type: 'run-started', run: this.snapshot });
+    await this.emit({ type: 'run-started', run: this.snapshot, dag: this.dag });
     if (this.options.signal?.aborted) this.stop();
 
     const timeout =
@@ -543,6 +589,16 @@ function newNode(step: Step): NodeState {
     childrenRepeated: [],
     outputs: {},
   };
+}
+
+/** `NAME=value` entries back into a params string that parses to the same entries. */
+function quoteParams(paramsList: readonly string[]): string {
+  return paramsList
+    .map((entry) => {
+      const eq = entry.indexOf('=');
+      return `${entry.slice(0, eq)}="${entry.slice(eq + 1).replace(/"/g, '\\"')}"`;
+    })
+    .join(' ');
 }
 
 function delay(ms: number): Promise<void> {

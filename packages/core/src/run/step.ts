@@ -79,6 +79,8 @@ const OUTPUT_READ_LIMIT = 16 * 1024 * 1024;
 export class StepExecution {
   private process: StepProcess | undefined;
   private readonly abort = new AbortController();
+  /** Cuts retry/repeat waits short without touching the running process. */
+  private readonly wakeUp = new AbortController();
   private evaluatedCommand: string | undefined;
   private killed = false;
   private timedOutStep = false;
@@ -109,13 +111,20 @@ export class StepExecution {
   /** Stop request: the step's signal to its process group; aborts waits and child runs. */
   stop(signal: string): void {
     this.abort.abort();
+    this.wakeUp.abort();
     this.process?.signal(signal as NodeJS.Signals);
+  }
+
+  /** A stop reaching a repeating step: no new iteration, the current one finishes. */
+  interruptWaits(): void {
+    this.wakeUp.abort();
   }
 
   /** Timeout: SIGKILL to the whole process group. */
   kill(): void {
     this.killed = true;
     this.abort.abort();
+    this.wakeUp.abort();
     this.process?.signal('SIGKILL');
   }
 
@@ -206,7 +215,7 @@ export class StepExecution {
           node.error = '';
           node.repeated = true;
           await host.emit('step-updated', node);
-          await sleep((step.repeatPolicy?.intervalSec ?? 0) * 1000, this.abort.signal);
+          await sleep((step.repeatPolicy?.intervalSec ?? 0) * 1000, this.wakeUp.signal);
           if (host.isCanceled()) break;
           continue;
         }
@@ -477,7 +486,7 @@ export class StepExecution {
           `step ${node.step.name} failed (${error}); retry ${node.retryCount}/${retryLimit} in ${waitSec}s`,
         );
         await host.emit('step-updated', node);
-        await sleep(waitSec * 1000, this.abort.signal);
+        await sleep(waitSec * 1000, this.wakeUp.signal);
         if (host.isCanceled() || host.isTimedOut()) {
           if (node.status === NodeStatus.Running) node.status = NodeStatus.Canceled;
           return false;

@@ -1,6 +1,6 @@
 // What a DAG run looks like from outside: its state, the events it emits, and the port through
 // which it is persisted.
-import type { HandlerName, Step } from '../dag/model.js';
+import type { Dag, HandlerName, Step } from '../dag/model.js';
 import type { DagRunStatus, NodeStatus } from './status.js';
 
 /** `<name>:<dagRunId>` in Dagu's CLI; a pair here. */
@@ -68,7 +68,7 @@ export interface DagRunSnapshot {
 }
 
 export type RunEvent =
-  | { type: 'run-started'; run: DagRunSnapshot }
+  | { type: 'run-started'; run: DagRunSnapshot; dag: Dag }
   | { type: 'step-started'; run: DagRunSnapshot; node: NodeState }
   | { type: 'step-updated'; run: DagRunSnapshot; node: NodeState }
   | { type: 'step-finished'; run: DagRunSnapshot; node: NodeState }
