@@ -114,7 +114,7 @@ describe('runJq failures', () => {
     expect(outcome.exitCode).toBe(1);
     expect(outcome.stdout).toBe('');
     expect(outcome.error).toBe(
-      'jq: invalid query: syntax error, unexpected end of file (Unix shell quoting issues?) at <top-level>, line 1:',
+      'jq: invalid query: syntax error, unexpected end of file at <top-level>, line 1, column 6:',
     );
     expect(outcome.stderr).toContain('jq: 1 compile error');
   });
@@ -122,17 +122,21 @@ describe('runJq failures', () => {
   it('fails on an unknown function or variable', async () => {
     const fn = await runJq({ query: 'nosuchfn(1)', input: USER, raw: false });
     expect(fn.exitCode).toBe(1);
-    expect(fn.error).toBe('jq: invalid query: nosuchfn/1 is not defined at <top-level>, line 1:');
+    expect(fn.error).toBe(
+      'jq: invalid query: nosuchfn/1 is not defined at <top-level>, line 1, column 1:',
+    );
     const variable = await runJq({ query: '$nope', input: USER, raw: false });
     expect(variable.exitCode).toBe(1);
-    expect(variable.error).toBe('jq: invalid query: $nope is not defined at <top-level>, line 1:');
+    expect(variable.error).toBe(
+      'jq: invalid query: $nope is not defined at <top-level>, line 1, column 1:',
+    );
   });
 
   it('reports a run-time error on stderr and succeeds, like Dagu', async () => {
     const outcome = await runJq({ query: '.user.name.first', input: USER, raw: false });
     expect(outcome).toEqual({
       stdout: '',
-      stderr: 'jq: error (at <stdin>:1): Cannot index string with string "first"\n',
+      stderr: 'jq: error (at <stdin>:1): Cannot index string with string ("first")\n',
       exitCode: 0,
       error: undefined,
     });

@@ -1,14 +1,8 @@
-// The `jq` executor (dag-yaml.md §6 and Part A #9): runs the step's query with real jq (jq 1.7.1
+// The `jq` executor (dag-yaml.md §6 and Part A #9): runs the step's query with real jq (jq 1.8.2
 // compiled to WebAssembly, package jq-wasm) on the step's script and prints every result on its
-// own line, the way the `jq` command does.
-//
-// jq-wasm 1.0.1 exposes only `raw(input, query, flags)`, which trims the output, drops stderr
-// whenever stdout is non-empty and hides the exit status. Its Emscripten module also leaks a
-// little stack on every call, so a shared instance dies after a few hundred calls. This module
-// therefore creates a fresh instance per call, observes the exit status through the module's
-// `callMain`, and runs jq with `--seq` so every result is framed by an RS byte and survives the
-// trimming exactly.
-import createJqModule from 'jq-wasm/dist/build/jq.js';
+// own line, the way the `jq` command does. jq-wasm trims its stdout, so jq runs with `--seq` and
+// every result, framed by an RS byte, survives exactly.
+import { raw as jqRaw } from 'jq-wasm';
 import type { ExecutorOutcome } from './index.js';
 
 export interface JqOptions {
@@ -108,47 +102,22 @@ function messageOf(error: unknown): string {
 
 // ---- jq-wasm adapter ------------------------------------------------------------------------
 
-/** The part of jq-wasm's Emscripten module this file uses. */
-interface JqWasmModule {
-  /** Feeds `input` to stdin, runs `jq -M ...flags query /dev/stdin`, resolves with trimmed stdout. */
-  raw(input: string, query: string, flags?: string[]): Promise<string>;
-  /** Emscripten's entry point; `raw` calls it through the module object. Returns the exit status. */
-  callMain?: (args: string[]) => unknown;
-}
-
 type JqRun =
   | { kind: 'exited'; stdout: string; stderr: string; exitCode: number }
   | { kind: 'internal'; message: string };
 
-/** One jq process: `jq -M --seq query` with `input` on stdin, in a fresh wasm instance. */
+/** One jq run: `jq -M --seq query` with `input` on stdin. */
 async function execJq(input: string, query: string): Promise<JqRun> {
-  let module: JqWasmModule;
-  try {
-    module = (await createJqModule()) as JqWasmModule;
-  } catch (error) {
-    return { kind: 'internal', message: `cannot start jq-wasm: ${messageOf(error)}` };
-  }
-  let status: number | undefined;
-  const callMain = module.callMain;
-  if (typeof callMain === 'function') {
-    module.callMain = (args) => {
-      const result = callMain.call(module, args);
-      if (typeof result === 'number') status = result;
-      return result;
-    };
-  }
   try {
     // jq-wasm trims stdout; with --seq every result starts with RS, so nothing of it is lost.
-    const stdout = await module.raw(`${RS}${input}`, query, ['--seq']);
-    return { kind: 'exited', stdout, stderr: '', exitCode: status ?? 0 };
+    const result = await jqRaw(`${RS}${input}`, query, ['--seq']);
+    return {
+      kind: 'exited',
+      stdout: result.stdout,
+      stderr: result.stderr.replaceAll('/dev/stdin', '<stdin>'),
+      exitCode: result.exitCode,
+    };
   } catch (error) {
-    // jq-wasm throws a plain Error with jq's stderr when jq printed nothing to stdout; anything
-    // else (a WebAssembly.RuntimeError trap, an abort) is a failure of the wasm module itself.
-    if (!(error instanceof Error) || error.name !== 'Error') {
-      return { kind: 'internal', message: messageOf(error) };
-    }
-    const stderr = error.message.replaceAll('/dev/stdin', '<stdin>');
-    const exitCode = status ?? (isCompileError(stderr) ? JQ_COMPILE_ERROR : 5);
-    return { kind: 'exited', stdout: '', stderr, exitCode };
+    return { kind: 'internal', message: messageOf(error) };
   }
 }
