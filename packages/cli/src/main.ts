@@ -45,13 +45,103 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .argument('[params...]', 'parameters after --, e.g. -- KEY=value positional')
     .option('-r, --run-id <id>', 'run id (default: a new UUID v7)')
     .option('-p, --params <params>', 'parameters, e.g. \'KEY=value "quoted value"\'')
-    .option('-n, --no-queue', 'run now even if other runs of the DAG are active')
+    .option('-n, --no-queue', 'run now even if maxActiveRuns is reached')
+    .action(
+      async (
+        dag: string,
+        params: string[],
+        options: { params?: string; runId?: string; queue: boolean },
+      ) => {
+        const { startCommand } = await import('./commands/start.js');
+        exitCode = await startCommand(dag, {
+          ...(options.runId !== undefined ? { runId: options.runId } : {}),
+          params: { text: options.params, argv: params },
+          queue: options.queue,
+        });
+      },
+    );
+
+  program
+    .command('status')
+    .description('show the latest run of a DAG (or the one given by --run-id)')
+    .argument('<dag>', 'DAG file path or name')
+    .option('-r, --run-id <id>', 'run id')
+    .option('--json', "print the run as the API's DAGRunDetails JSON")
+    .action(async (dag: string, options: { runId?: string; json?: boolean }) => {
+      const { statusCommand } = await import('./commands/status.js');
+      exitCode = await statusCommand(dag, options);
+    });
+
+  program
+    .command('history')
+    .description('list the runs of a DAG, newest first')
+    .argument('<dag>', 'DAG file path or name')
+    .option('-l, --limit <n>', 'at most this many runs', '20')
+    .option('--json', 'print DAGRunDetails JSON')
+    .action(async (dag: string, options: { limit: string; json?: boolean }) => {
+      const { historyCommand } = await import('./commands/status.js');
+      exitCode = await historyCommand(dag, {
+        limit: Math.max(1, Number(options.limit) || 20),
+        ...(options.json ? { json: true } : {}),
+      });
+    });
+
+  program
+    .command('stop')
+    .description('stop a running run (the latest, or --run-id); works from another process')
+    .argument('<dag>', 'DAG file path or name')
+    .option('-r, --run-id <id>', 'run id')
+    .action(async (dag: string, options: { runId?: string }) => {
+      const { stopCommand } = await import('./commands/control.js');
+      exitCode = await stopCommand(dag, options);
+    });
+
+  program
+    .command('retry')
+    .description(
+      'retry a run: same run id, a new attempt (failed steps and their downstream, or one --step)',
+    )
+    .argument('<dag>', 'DAG file path or name')
+    .requiredOption('-r, --run-id <id>', 'run id')
+    .option('-s, --step <name>', 'retry only this step')
+    .action(async (dag: string, options: { runId: string; step?: string }) => {
+      const { retryCommand } = await import('./commands/control.js');
+      exitCode = await retryCommand(dag, options);
+    });
+
+  program
+    .command('restart')
+    .description('stop a running run and start it again with the same params')
+    .argument('<dag>', 'DAG file path or name')
+    .option('-r, --run-id <id>', 'run id')
+    .action(async (dag: string, options: { runId?: string }) => {
+      const { restartCommand } = await import('./commands/control.js');
+      exitCode = await restartCommand(dag, options);
+    });
+
+  program
+    .command('enqueue')
+    .description("put a run in the DAG's queue; a server or scheduler starts it")
+    .argument('<dag>', 'DAG file path or name')
+    .argument('[params...]', 'parameters after --')
+    .option('-r, --run-id <id>', 'run id')
+    .option('-p, --params <params>', 'parameters')
     .action(async (dag: string, params: string[], options: { params?: string; runId?: string }) => {
-      const { startCommand } = await import('./commands/start.js');
-      exitCode = await startCommand(dag, {
+      const { enqueueCommand } = await import('./commands/control.js');
+      exitCode = await enqueueCommand(dag, {
         ...(options.runId !== undefined ? { runId: options.runId } : {}),
         params: { text: options.params, argv: params },
       });
+    });
+
+  program
+    .command('dequeue')
+    .description('remove a queued run from its queue (it ends canceled)')
+    .argument('<dag>', 'DAG file path or name')
+    .requiredOption('-r, --run-id <id>', 'run id')
+    .action(async (dag: string, options: { runId: string }) => {
+      const { dequeueCommand } = await import('./commands/control.js');
+      exitCode = await dequeueCommand(dag, options);
     });
 
   try {

@@ -16,7 +16,7 @@ export * from './eval/index.js';
 export * from './params/index.js';
 export * from './env/index.js';
 export * from './run/environment.js';
-export { DagRunner } from './run/runner.js';
+export { DagRunner, createQueuedSnapshot, quoteParams } from './run/runner.js';
 export type { DagRunOptions, DagRunResult } from './run/runner.js';
 export * from './run/types.js';
 export * from './run/status.js';
@@ -30,3 +30,5 @@ export {
   toNodeDetails,
   toStepDetails,
 } from './run/details.js';
+export { RunLauncher } from './launch/launcher.js';
+export type { LaunchOptions, LaunchResult, RunLauncherOptions } from './launch/launcher.js';

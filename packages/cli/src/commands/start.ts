@@ -1,43 +1,50 @@
-// `dagu-ts start`: runs a DAG in this process and exits with Dagu's exit code (§4.14).
-import { DagRunner, isValidDagRunId, type ParamsOverride } from '@dagu-ts/core';
-import { resolvePaths } from '../paths.js';
-import { createProgressView } from '../progress.js';
+// `dagu-ts start`: runs a DAG in this process, persisted under DAGU_HOME, and exits with Dagu's
+// exit code (§4.14). When the DAG's maxActiveRuns is reached the run is queued instead.
+import { DagRunStatus, isValidDagRunId, type ParamsOverride } from '@dagu-ts/core';
+import { fail, withStore } from './context.js';
+import { enqueueRun } from './control.js';
+import { executeRun } from './execute.js';
 import { loadDagForCommand } from './load.js';
 
 export interface StartOptions {
   runId?: string;
   params: ParamsOverride;
+  /** false with --no-queue: run now whatever else is running. */
+  queue: boolean;
 }
 
 export async function startCommand(dagArg: string, options: StartOptions): Promise<number> {
   if (options.runId !== undefined && !isValidDagRunId(options.runId)) {
-    process.stderr.write(
-      `invalid run id ${JSON.stringify(options.runId)}: start with a letter or digit, then letters, digits, ., _ or - (at most 64)\n`,
+    return fail(
+      `invalid run id ${JSON.stringify(options.runId)}: start with a letter or digit, then letters, digits, ., _ or - (at most 64)`,
     );
-    return 1;
   }
   const loaded = await loadDagForCommand(dagArg);
   if (!loaded) return 1;
-  const paths = resolvePaths();
-  const runner = new DagRunner({
-    dag: loaded.dag,
-    logDir: paths.logDir,
-    params: options.params,
-    dagSearchPaths: [paths.dagsDir],
-    ...(options.runId ? { dagRunId: options.runId } : {}),
-  });
-  const view = createProgressView(process.stderr);
-  runner.subscribe((event) => view.onEvent(event));
-  // A signal to this process is forwarded to the steps as is (not their signalOnStop).
-  const onSignal = (signal: NodeJS.Signals): void => runner.stop(signal);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const result = await runner.run();
-    view.done(result.snapshot);
+  const { dag } = loaded;
+  return withStore(async (store) => {
+    if (options.runId && (await store.runs.getRun(dag.name, options.runId))) {
+      return fail(`dag-run ID ${options.runId} already exists for DAG ${dag.name}`);
+    }
+    const queueing = options.queue && dag.maxActiveRuns >= 0 && !process.env.DISABLE_DAG_RUN_QUEUE;
+    if (queueing) {
+      const active = await store.runs.listRuns({
+        name: dag.name,
+        statuses: [DagRunStatus.Running],
+        limit: 1,
+      });
+      if (active.total >= dag.maxActiveRuns) {
+        const snapshot = await enqueueRun(store, dag, options);
+        process.stdout.write(
+          `queued ${dag.name} ${snapshot.dagRunId} (${active.total} run(s) active, maxActiveRuns ${dag.maxActiveRuns})\n`,
+        );
+        return 0;
+      }
+    }
+    const result = await executeRun(store, dag, {
+      params: options.params,
+      ...(options.runId ? { dagRunId: options.runId } : {}),
+    });
     return result.exitCode;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }

@@ -61,6 +61,38 @@ export interface DagRunResult {
 
 const RESEND_INTERVAL_MS = 5_000;
 
+/**
+ * The state of a run that waits in a queue: status queued, every step not started, params as
+ * they will be used. Its params are evaluated now, like Dagu's enqueue does.
+ */
+export async function createQueuedSnapshot(
+  dag: Dag,
+  options: {
+    dagRunId?: string;
+    params?: ParamsOverride;
+    overrideBackticks?: boolean;
+    baseEnv?: DagRunOptions['baseEnv'];
+  },
+): Promise<DagRunSnapshot> {
+  const environment = await prepareRunEnvironment(dag, {
+    ...(options.params ? { params: options.params } : {}),
+    ...(options.baseEnv ? { baseEnv: options.baseEnv } : {}),
+    overrideBackticks: options.overrideBackticks ?? true,
+  });
+  const runner = new DagRunner({
+    dag,
+    logDir: '',
+    ...(options.dagRunId ? { dagRunId: options.dagRunId } : {}),
+  });
+  return {
+    ...runner.snapshot,
+    status: DagRunStatus.Queued,
+    queuedAt: new Date().toISOString(),
+    params: environment.paramsList.join(' '),
+    paramsList: environment.paramsList,
+  };
+}
+
 export class DagRunner {
   readonly dag: Dag;
   readonly dagRunId: string;
@@ -592,7 +624,7 @@ function newNode(step: Step): NodeState {
 }
 
 /** `NAME=value` entries back into a params string that parses to the same entries. */
-function quoteParams(paramsList: readonly string[]): string {
+export function quoteParams(paramsList: readonly string[]): string {
   return paramsList
     .map((entry) => {
       const eq = entry.indexOf('=');

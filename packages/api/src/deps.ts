@@ -1,0 +1,49 @@
+// What the API router needs from the process that mounts it. The server app builds these from
+// the SQLite store and the run launcher; tests may build them the same way on a temp home.
+import type {
+  CancelStore,
+  DagRepository,
+  FlagStore,
+  QueueStore,
+  RunEventListener,
+  RunLauncher,
+  RunStore,
+} from '@dagu-ts/core';
+
+export type Role = 'admin' | 'operator' | 'viewer';
+
+export interface AuthOptions {
+  /** Basic auth (DAGU_AUTH_BASIC_USERNAME / DAGU_AUTH_BASIC_PASSWORD). */
+  basic?: { username: string; password: string };
+  /** Static bearer token (DAGU_AUTH_TOKEN): full (admin) rights. */
+  token?: string;
+  /** HS256 secret for signed bearer JWTs (DAGU_AUTH_JWT_SECRET); role claim admin|operator|viewer. */
+  jwtSecret?: string;
+}
+
+export interface ApiDeps {
+  dags: DagRepository;
+  runs: RunStore;
+  queue: QueueStore;
+  flags: FlagStore;
+  cancels: CancelStore;
+  launcher: RunLauncher;
+  /** Product version reported by /health and dagu_info. */
+  version: string;
+  /** Prefix before /api/v2 (DAGU_BASE_PATH), e.g. "/dagu"; default "". */
+  basePath?: string;
+  /** No auth option set = open (local development default). */
+  auth?: AuthOptions;
+  /** permissions.writeDAGs / permissions.runDAGs (both default true). */
+  permissions?: { writeDAGs?: boolean; runDAGs?: boolean };
+  /** DAGU_METRICS=public: /metrics without auth even when auth is on. */
+  publicMetrics?: boolean;
+  /** Whether cron scheduling runs in this process (dagu_scheduler_running). */
+  schedulerRunning?: () => boolean;
+  /** Structured request log lines; default: JSON lines to stderr. */
+  log?: (entry: Record<string, unknown>) => void;
+  /** Events of the runs this process executes (feeds dagu_dag_runs_total and friends). */
+  subscribeRunEvents?: (listener: RunEventListener) => () => void;
+  /** Server start time for uptime (default: when the router is created). */
+  startedAt?: Date;
+}

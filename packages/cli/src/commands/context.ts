@@ -1,0 +1,57 @@
+// What the persisted commands share: the store under the configured home, and turning a <dag>
+// argument into a DAG name (a file path or a DAG file name is loaded; anything else is taken as
+// the DAG name itself, so runs of a deleted file stay reachable).
+import { existsSync } from 'node:fs';
+import { loadDagMetadata } from '@dagu-ts/core';
+import { openStore, type Store } from '@dagu-ts/store';
+import { resolvePaths } from '../paths.js';
+import { resolveDagPath } from './resolve-dag.js';
+
+export type { Store };
+
+export async function withStore<T>(action: (store: Store) => Promise<T>): Promise<T> {
+  const paths = resolvePaths();
+  const store = openStore({ dataDir: paths.dataDir, logDir: paths.logDir, dagsDir: paths.dagsDir });
+  try {
+    await store.runs.closeAbandonedRuns();
+    return await action(store);
+  } finally {
+    store.close();
+  }
+}
+
+export async function dagNameOf(dagArg: string): Promise<string> {
+  const path = resolveDagPath(dagArg);
+  if (existsSync(path)) {
+    try {
+      return (await loadDagMetadata(path)).name;
+    } catch {
+      // An invalid file still names its runs after the file.
+    }
+  }
+  return (
+    dagArg
+      .replace(/\.ya?ml$/, '')
+      .split('/')
+      .at(-1) ?? dagArg
+  );
+}
+
+export function fail(message: string): number {
+  process.stderr.write(`${message}\n`);
+  return 1;
+}
+
+/** Polls `check` every `intervalMs` until it returns true or `timeoutMs` passes. */
+export async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

@@ -1,0 +1,301 @@
+// Starts runs inside a long-lived process (the server): every start goes through one path that
+// either runs the DAG now or queues it, and a queue moves on the moment one of its runs ends.
+// Persistence is only through the ports, so the same launcher works on any store.
+import type { Dag } from '../dag/model.js';
+import { DaguError } from '../errors.js';
+import type { CancelStore, QueueStore, RunStore, RunTrigger, StoredRun } from '../ports.js';
+import type { ParamsOverride } from '../run/environment.js';
+import { newDagRunId } from '../run/ids.js';
+import {
+  createQueuedSnapshot,
+  DagRunner,
+  quoteParams,
+  type DagRunOptions,
+  type DagRunResult,
+} from '../run/runner.js';
+import { DagRunStatus } from '../run/status.js';
+import type { RunEvent, RunRecorder } from '../run/types.js';
+
+export interface RunLauncherOptions {
+  runs: RunStore;
+  queue: QueueStore;
+  cancels: CancelStore;
+  logDir: string;
+  dagSearchPaths?: readonly string[];
+  /** Global queues (`queues.config[]`): queue name → maxActiveRuns. */
+  queueLimits?: ReadonlyMap<string, number>;
+  /** false = `queues.enabled: false`: a start that would need the queue fails. */
+  queuesEnabled?: boolean;
+  baseEnv?: DagRunOptions['baseEnv'];
+  /** Every event of every run this launcher executes (metrics, live views). */
+  onEvent?: (event: RunEvent) => void;
+  /** How often queues are swept for runs that nothing else started (safety net). */
+  sweepIntervalMs?: number;
+}
+
+export interface LaunchOptions {
+  dagRunId?: string;
+  params?: ParamsOverride;
+  /** false for params from the REST API (Part A #10). */
+  overrideBackticks?: boolean;
+  trigger: RunTrigger;
+  /** Run now even if the DAG's queue is full (`--no-queue`). */
+  noQueue?: boolean;
+}
+
+export interface LaunchResult {
+  dagRunId: string;
+  queued: boolean;
+}
+
+export class RunLauncher {
+  private readonly active = new Map<string, DagRunner>();
+  private readonly finished = new Set<Promise<unknown>>();
+  private sweep: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: RunLauncherOptions) {
+    const interval = options.sweepIntervalMs ?? 5_000;
+    if (interval > 0) {
+      this.sweep = setInterval(() => void this.dispatchAll(), interval);
+      this.sweep.unref();
+    }
+  }
+
+  /** Starts a run, or queues it when its queue is at its limit; resolves once the run is recorded. */
+  async start(dag: Dag, options: LaunchOptions): Promise<LaunchResult> {
+    const dagRunId = await this.newRunId(dag, options.dagRunId);
+    const queue = queueOf(dag);
+    const limit = this.limitOf(dag);
+    if (!options.noQueue && dag.maxActiveRuns >= 0) {
+      const active = await this.options.runs.listRuns({
+        statuses: [DagRunStatus.Running],
+        limit: 1,
+        ...filterFor(dag),
+      });
+      if (active.total >= limit || (await this.options.queue.counts())[queue]) {
+        await this.enqueue(dag, { ...options, dagRunId });
+        return { dagRunId, queued: true };
+      }
+    }
+    await this.execute(dag, {
+      dagRunId,
+      ...(options.params ? { params: options.params } : {}),
+      overrideBackticks: options.overrideBackticks ?? true,
+    });
+    return { dagRunId, queued: false };
+  }
+
+  /** Records a queued run; the queue starts it as soon as its limit allows. */
+  async enqueue(dag: Dag, options: LaunchOptions): Promise<LaunchResult> {
+    if (this.options.queuesEnabled === false) {
+      throw new DaguError('bad_request', 'queues are disabled (queues.enabled: false)');
+    }
+    const dagRunId = await this.newRunId(dag, options.dagRunId);
+    const snapshot = await createQueuedSnapshot(dag, {
+      dagRunId,
+      ...(options.params ? { params: options.params } : {}),
+      overrideBackticks: options.overrideBackticks ?? true,
+      ...(this.options.baseEnv ? { baseEnv: this.options.baseEnv } : {}),
+    });
+    await this.options.runs.createQueuedRun({ dag, snapshot, trigger: options.trigger });
+    await this.options.queue.enqueue({
+      queue: queueOf(dag),
+      name: dag.name,
+      dagRunId,
+      priority: 0,
+      enqueuedAt: snapshot.queuedAt,
+    });
+    void this.dispatch(queueOf(dag), this.limitOf(dag));
+    return { dagRunId, queued: true };
+  }
+
+  /** Retries a finished run (same id, new attempt), the whole failed part or one step. */
+  async retry(stored: StoredRun, options: { step?: string } = {}): Promise<void> {
+    const { name, dagRunId, status } = stored.snapshot;
+    if (status === DagRunStatus.Running || this.active.has(key(name, dagRunId))) {
+      throw new DaguError('already_running', `dag-run ${dagRunId} of DAG ${name} is still running`);
+    }
+    if (options.step !== undefined && !stored.dag.steps.some((s) => s.name === options.step)) {
+      throw new DaguError('not_found', `step ${options.step} not found in DAG ${name}`);
+    }
+    await this.options.queue.remove(name, dagRunId);
+    await this.execute(stored.dag, {
+      dagRunId,
+      retry: {
+        previous: stored.snapshot,
+        ...(options.step !== undefined ? { step: options.step } : {}),
+      },
+    });
+  }
+
+  /** Stops a running run: directly when it runs here, else through a cancel request. */
+  async stop(name: string, dagRunId: string): Promise<void> {
+    const runner = this.active.get(key(name, dagRunId));
+    if (runner) {
+      runner.stop();
+      return;
+    }
+    const stored = await this.options.runs.getRun(name, dagRunId);
+    if (!stored)
+      throw new DaguError('not_found', `dag-run ID ${dagRunId} not found for DAG ${name}`);
+    if (stored.snapshot.status !== DagRunStatus.Running) {
+      throw new DaguError('not_running', `dag-run ${dagRunId} of DAG ${name} is not running`);
+    }
+    await this.options.cancels.requestCancel(name, dagRunId);
+  }
+
+  /** Takes a queued run out of its queue; it ends canceled. */
+  async dequeue(name: string, dagRunId: string): Promise<void> {
+    const stored = await this.options.runs.getRun(name, dagRunId);
+    if (!stored)
+      throw new DaguError('not_found', `dag-run ID ${dagRunId} not found for DAG ${name}`);
+    if (
+      stored.snapshot.status !== DagRunStatus.Queued ||
+      !(await this.options.queue.remove(name, dagRunId))
+    ) {
+      throw new DaguError('bad_request', `dag-run ${dagRunId} of DAG ${name} is not queued`);
+    }
+    await this.options.runs.setRunStatus(name, dagRunId, DagRunStatus.Canceled);
+  }
+
+  isActive(name: string, dagRunId: string): boolean {
+    return this.active.has(key(name, dagRunId));
+  }
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  /** Starts whatever every queue has room for. */
+  async dispatchAll(): Promise<void> {
+    if (this.closed) return;
+    const counts = await this.options.queue.counts();
+    for (const queue of Object.keys(counts)) {
+      const items = await this.options.queue.list(queue);
+      const first = items[0];
+      if (!first) continue;
+      const stored = await this.options.runs.getRun(first.name, first.dagRunId);
+      const limit =
+        this.options.queueLimits?.get(queue) ?? Math.max(1, stored?.dag.maxActiveRuns ?? 1);
+      await this.dispatch(queue, limit);
+    }
+  }
+
+  /** Stops every run of this process and waits for them to end (graceful shutdown). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweep) clearInterval(this.sweep);
+    for (const runner of this.active.values()) runner.stop();
+    await Promise.allSettled([...this.finished]);
+  }
+
+  private async dispatch(queue: string, limit: number): Promise<void> {
+    while (!this.closed) {
+      const item = await this.options.queue.claimNext(queue, limit);
+      if (!item) return;
+      const stored = await this.options.runs.getRun(item.name, item.dagRunId);
+      if (!stored) continue;
+      try {
+        await this.execute(stored.dag, {
+          dagRunId: item.dagRunId,
+          params: { text: quoteParams(stored.snapshot.paramsList) },
+          overrideBackticks: false,
+          queuedAt: stored.snapshot.queuedAt,
+        });
+      } catch (error) {
+        // A queued run that cannot start fails with its error; it is never offered again.
+        await this.options.runs.setRunStatus(
+          item.name,
+          item.dagRunId,
+          DagRunStatus.Failed,
+          (error as Error).message,
+        );
+      }
+    }
+  }
+
+  /** Runs the DAG in this process; resolves once the store has the run, not when it ends. */
+  private async execute(
+    dag: Dag,
+    options: Omit<DagRunOptions, 'dag' | 'logDir' | 'recorder'>,
+  ): Promise<void> {
+    let started!: () => void;
+    let failedToStart!: (error: unknown) => void;
+    const recorded = new Promise<void>((resolve, reject) => {
+      started = resolve;
+      failedToStart = reject;
+    });
+    const store = this.options.runs;
+    const recorder: RunRecorder = {
+      record: async (event) => {
+        await store.record(event);
+        if (event.type === 'run-started') started();
+      },
+    };
+    const runner = new DagRunner({
+      dag,
+      logDir: this.options.logDir,
+      recorder,
+      ...(this.options.dagSearchPaths ? { dagSearchPaths: this.options.dagSearchPaths } : {}),
+      ...(this.options.baseEnv ? { baseEnv: this.options.baseEnv } : {}),
+      ...options,
+    });
+    if (this.options.onEvent) runner.subscribe(this.options.onEvent);
+    const id = key(dag.name, runner.dagRunId);
+    this.active.set(id, runner);
+    const poll = setInterval(() => {
+      void this.options.cancels.isCancelRequested(dag.name, runner.dagRunId).then((requested) => {
+        if (requested) runner.stop();
+      });
+    }, 500);
+    poll.unref();
+    const done: Promise<DagRunResult | undefined> = runner
+      .run()
+      .then((result) => {
+        started();
+        return result;
+      })
+      .catch((error: unknown) => {
+        failedToStart(error);
+        return undefined;
+      })
+      .finally(async () => {
+        clearInterval(poll);
+        this.active.delete(id);
+        this.finished.delete(done);
+        await this.options.cancels.clearCancel(dag.name, runner.dagRunId).catch(() => undefined);
+        // The slot is free: the next queued run of this queue starts now.
+        void this.dispatch(queueOf(dag), this.limitOf(dag));
+      });
+    this.finished.add(done);
+    await recorded;
+  }
+
+  private limitOf(dag: Dag): number {
+    return this.options.queueLimits?.get(queueOf(dag)) ?? Math.max(1, dag.maxActiveRuns);
+  }
+
+  private async newRunId(dag: Dag, requested: string | undefined): Promise<string> {
+    const dagRunId = requested ?? newDagRunId();
+    if (requested && (await this.options.runs.getRun(dag.name, requested))) {
+      throw new DaguError(
+        'already_exists',
+        `dag-run ID ${requested} already exists for DAG ${dag.name}`,
+      );
+    }
+    return dagRunId;
+  }
+}
+
+function key(name: string, dagRunId: string): string {
+  return `${name}\u0000${dagRunId}`;
+}
+
+function queueOf(dag: Dag): string {
+  return dag.queue ?? dag.name;
+}
+
+function filterFor(dag: Dag): { name: string } {
+  return { name: dag.name };
+}

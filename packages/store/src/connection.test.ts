@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DaguError } from '@dagu-ts/core';
+import { acquireConnection, APPLICATION_ID, BUSY_TIMEOUT_MS } from './connection.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
+import { openStore } from './store.js';
+import { dagOf, recordRun, tempDir } from './test-fixtures/helpers.js';
+
+const work = tempDir('dagu-connection-');
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+function openError(home: string): DaguError {
+  try {
+    openStore({ home }).close();
+  } catch (error) {
+    expect(error).toBeInstanceOf(DaguError);
+    return error as DaguError;
+  }
+  throw new Error('openStore did not fail');
+}
+
+describe('opening and migrating', () => {
+  it('creates the layout and the schema from nothing, then re-opens without change', async () => {
+    const home = tempDir('fresh-', work);
+    const store = openStore({ home });
+    expect(store.paths).toEqual({
+      home,
+      dagsDir: join(home, 'dags'),
+      dataDir: join(home, 'data'),
+      logDir: join(home, 'logs'),
+      databaseFile: join(home, 'data', 'dagu.db'),
+    });
+    for (const dir of ['dags', 'data', 'logs']) expect(existsSync(join(home, dir))).toBe(true);
+    await recordRun(store.runs, dagOf('keep'), { dagRunId: 'k1' });
+    store.close();
+
+    const again = openStore({ home });
+    expect((await again.runs.getRun('keep', 'k1'))!.snapshot.dagRunId).toBe('k1');
+    again.close();
+
+    const raw = new Database(join(home, 'data', 'dagu.db'), { readonly: true });
+    expect(raw.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
+    expect(raw.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION);
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(raw.prepare('SELECT version, name FROM schema_migrations').all()).toEqual(
+      MIGRATIONS.map(({ version, name }) => ({ version, name })),
+    );
+    const tables = raw
+      .prepare(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+      )
+      .all()
+      .map((row) => (row as { name: string }).name);
+    expect(tables).toEqual([
+      'attempts',
+      'cancel_requests',
+      'dag_definitions',
+      'dag_runs',
+      'queue_items',
+      'scheduler_ticks',
+      'schema_migrations',
+      'suspend_flags',
+    ]);
+    raw.close();
+  });
+
+  it('places each part where the options say', () => {
+    const home = tempDir('split-', work);
+    const store = openStore({
+      home,
+      dataDir: join(home, 'db'),
+      logDir: join(home, 'l'),
+      dagsDir: join(home, 'd'),
+    });
+    expect(store.paths.databaseFile).toBe(join(home, 'db', 'dagu.db'));
+    expect(store.dags.directory).toBe(join(home, 'd'));
+    expect(existsSync(join(home, 'l'))).toBe(true);
+    store.close();
+  });
+
+  it('configures the connection for several processes, and shares it within one', () => {
+    const file = join(tempDir('pragmas-', work), 'dagu.db');
+    const first = acquireConnection(file);
+    const second = acquireConnection(file);
+    expect(second.connection).toBe(first.connection);
+    const db = first.connection.db;
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(BUSY_TIMEOUT_MS);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
+    first.release();
+    first.release(); // idempotent
+    expect(db.open).toBe(true);
+    second.release();
+    expect(db.open).toBe(false);
+    expect(acquireConnection(file).connection).not.toBe(first.connection);
+  });
+});
+
+describe('refusing files that are not ours, and leaving them untouched', () => {
+  it('a corrupt file', () => {
+    const home = tempDir('corrupt-', work);
+    const file = join(home, 'data', 'dagu.db');
+    openStore({ home }).close();
+    writeFileSync(file, 'this is not a database, just some text\n'.repeat(200));
+    const before = sha(file);
+    const error = openError(home);
+    expect(error.code).toBe('internal_error');
+    expect(error.message).toContain(file);
+    expect(error.message).toMatch(/not a usable dagu-ts database/);
+    expect(error.message).toMatch(/was not changed/);
+    expect(sha(file)).toBe(before);
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it("another application's SQLite database", () => {
+    const home = tempDir('foreign-', work);
+    const file = join(home, 'data', 'dagu.db');
+    openStore({ home }).close();
+    rmSync(file);
+    rmSync(`${file}-wal`, { force: true });
+    rmSync(`${file}-shm`, { force: true });
+    const foreign = new Database(file);
+    foreign.exec(
+      "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users VALUES (1, 'ada');",
+    );
+    foreign.close();
+    const before = sha(file);
+    const error = openError(home);
+    expect(error.message).toMatch(/another application/);
+    expect(error.message).toMatch(/users/);
+    expect(sha(file)).toBe(before);
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    const check = new Database(file, { readonly: true });
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
+    expect(check.prepare('SELECT name FROM users').all()).toEqual([{ name: 'ada' }]);
+    check.close();
+  });
+
+  it('a database with a newer schema than this code', () => {
+    const home = tempDir('newer-', work);
+    const file = join(home, 'data', 'dagu.db');
+    openStore({ home }).close();
+    const raw = new Database(file);
+    raw.pragma(`user_version = ${LATEST_SCHEMA_VERSION + 1}`);
+    raw.close();
+    const before = sha(file);
+    const error = openError(home);
+    expect(error.message).toMatch(
+      new RegExp(`schema version ${LATEST_SCHEMA_VERSION + 1}, newer than this dagu-ts`),
+    );
+    expect(sha(file)).toBe(before);
+  });
+
+  it('an empty file is a new database', () => {
+    const home = tempDir('empty-', work);
+    const file = join(home, 'data', 'dagu.db');
+    openStore({ home }).close();
+    rmSync(`${file}-wal`, { force: true });
+    rmSync(`${file}-shm`, { force: true });
+    writeFileSync(file, '');
+    const store = openStore({ home });
+    store.close();
+    const raw = new Database(file, { readonly: true });
+    expect(raw.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION);
+    raw.close();
+  });
+});

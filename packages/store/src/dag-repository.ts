@@ -1,0 +1,221 @@
+// The DAGs directory: flat, top-level `*.yaml`/`*.yml` files. Every name is confined to the
+// directory; writes are atomic (a temporary file in the same directory, then a rename or a
+// hard link, so a reader never sees half a file and a create never overwrites).
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  DagNotFoundError,
+  DaguError,
+  MAX_DAG_FILE_BYTES,
+  type DagFileInfo,
+  type DagRepository,
+  type DagSearchMatch,
+} from '@dagu-ts/core';
+import { compileSearchPattern, searchText } from './dag-search.js';
+
+const EXTENSIONS = ['.yaml', '.yml'] as const;
+const MAX_FILE_NAME_BYTES = 255;
+
+/**
+ * The canonical form of a DAG file name: without `.yaml`/`.yml`. A DaguError `bad_request` for
+ * names that could leave the directory or are not file names: empty, containing `/`, `\`, `..`
+ * or control characters (NUL included), or longer than 255 bytes with the extension.
+ */
+export function canonicalDagFileName(fileName: string): string {
+  const base = stripExtension(fileName);
+  const problem =
+    base.length === 0
+      ? 'it is empty'
+      : /[/\\]/.test(base)
+        ? 'it contains a path separator'
+        : base.includes('..')
+          ? 'it contains ".."'
+          : /[\x00-\x1f]/.test(base) // eslint-disable-line no-control-regex
+            ? 'it contains a control character'
+            : Buffer.byteLength(`${base}.yaml`) > MAX_FILE_NAME_BYTES
+              ? `it is longer than ${MAX_FILE_NAME_BYTES} bytes`
+              : undefined;
+  if (problem)
+    throw new DaguError(
+      'bad_request',
+      `invalid DAG file name ${JSON.stringify(fileName)}: ${problem}`,
+    );
+  return base;
+}
+
+function stripExtension(fileName: string): string {
+  for (const extension of EXTENSIONS)
+    if (fileName.endsWith(extension)) return fileName.slice(0, -extension.length);
+  return fileName;
+}
+
+export class FileDagRepository implements DagRepository {
+  readonly directory: string;
+
+  constructor(directory: string) {
+    this.directory = resolve(directory);
+  }
+
+  async list(): Promise<DagFileInfo[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.directory);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const byName = new Map<string, DagFileInfo>();
+    for (const entry of entries.sort()) {
+      const extension = EXTENSIONS.find((ext) => entry.endsWith(ext));
+      if (!extension) continue;
+      const fileName = entry.slice(0, -extension.length);
+      // `x.yaml` wins over `x.yml`, as in name resolution.
+      if (fileName === '' || (byName.has(fileName) && extension === '.yml')) continue;
+      const path = join(this.directory, entry);
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile()) continue;
+      byName.set(fileName, {
+        fileName,
+        path,
+        modifiedAt: info.mtime.toISOString(),
+        size: info.size,
+      });
+    }
+    return [...byName.values()].sort((a, b) => compare(a.fileName, b.fileName));
+  }
+
+  async read(fileName: string): Promise<string> {
+    const path = this.existingPath(fileName);
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DagNotFoundError(fileName);
+      throw error;
+    }
+  }
+
+  pathOf(fileName: string): string {
+    const base = canonicalDagFileName(fileName);
+    return this.findExisting(base) ?? join(this.directory, `${base}.yaml`);
+  }
+
+  /** Writes a new file (mode 0600); a DaguError `already_exists` if the DAG has a file already. */
+  async create(fileName: string, yaml: string): Promise<void> {
+    const base = canonicalDagFileName(fileName);
+    await mkdir(this.directory, { recursive: true });
+    if (this.findExisting(base)) throw alreadyExists(base);
+    await this.writeAtomically(join(this.directory, `${base}.yaml`), yaml, { exclusive: base });
+  }
+
+  async update(fileName: string, yaml: string): Promise<void> {
+    const path = this.existingPath(fileName);
+    const mode = (await stat(path).catch(() => undefined))?.mode;
+    if (mode === undefined) throw new DagNotFoundError(fileName);
+    await this.writeAtomically(path, yaml, { mode: mode & 0o777 });
+  }
+
+  /** Moves the file to `<newFileName>.yaml`; `already_exists` when that DAG has a file. */
+  async rename(fileName: string, newFileName: string): Promise<void> {
+    const source = this.existingPath(fileName);
+    const target = canonicalDagFileName(newFileName);
+    if (target === canonicalDagFileName(fileName)) return;
+    if (this.findExisting(target)) throw alreadyExists(target);
+    const targetPath = join(this.directory, `${target}.yaml`);
+    await linkOrRename(source, targetPath, target);
+    await unlink(source).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+
+  async delete(fileName: string): Promise<void> {
+    const path = this.existingPath(fileName);
+    try {
+      await unlink(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DagNotFoundError(fileName);
+      throw error;
+    }
+  }
+
+  /**
+   * Files with at least one line matching the RE2 `pattern` (case-insensitive), in file-name
+   * order; at most `limit` files. Files over MAX_DAG_FILE_BYTES are not searched.
+   */
+  async search(pattern: string, options: { limit?: number } = {}): Promise<DagSearchMatch[]> {
+    const search = compileSearchPattern(pattern);
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const results: DagSearchMatch[] = [];
+    for (const file of await this.list()) {
+      if (results.length >= limit) break;
+      if (file.size > MAX_DAG_FILE_BYTES) continue;
+      const text = await readFile(file.path, 'utf8').catch(() => undefined);
+      if (text === undefined) continue;
+      const found = searchText(file.fileName, text, search);
+      if (found) results.push(found);
+    }
+    return results;
+  }
+
+  private findExisting(base: string): string | undefined {
+    for (const extension of EXTENSIONS) {
+      const path = join(this.directory, `${base}${extension}`);
+      if (existsSync(path)) return path;
+    }
+    return undefined;
+  }
+
+  private existingPath(fileName: string): string {
+    const path = this.findExisting(canonicalDagFileName(fileName));
+    if (!path) throw new DagNotFoundError(fileName);
+    return path;
+  }
+
+  private async writeAtomically(
+    path: string,
+    text: string,
+    /** `exclusive`: the DAG name, when an existing file must not be replaced. */
+    options: { exclusive?: string; mode?: number },
+  ): Promise<void> {
+    const temp = join(this.directory, `.${randomBytes(6).toString('hex')}.dagu-tmp`);
+    const handle = await open(temp, 'wx', options.mode ?? 0o600);
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      if (options.exclusive !== undefined) await linkOrRename(temp, path, options.exclusive);
+      else await rename(temp, path);
+    } finally {
+      await unlink(temp).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Puts `source` at `target` without ever replacing an existing `target`: a hard link fails with
+ * EEXIST atomically. Where hard links are not supported, falls back to a checked rename.
+ */
+async function linkOrRename(source: string, target: string, name: string): Promise<void> {
+  try {
+    await link(source, target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw alreadyExists(name);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV')
+      throw error;
+    if (existsSync(target)) throw alreadyExists(name);
+    await rename(source, target);
+  }
+}
+
+function alreadyExists(name: string): DaguError {
+  return new DaguError('already_exists', `DAG ${name} already exists`);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

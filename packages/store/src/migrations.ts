@@ -1,0 +1,117 @@
+// The database schema as forward-only migrations. A migration is never edited once released:
+// a change is a new entry with the next version. `openConnection` applies the missing ones.
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+-- Which migrations ran; PRAGMA user_version holds the latest for a fast check at open.
+CREATE TABLE schema_migrations (
+  version    INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+);
+
+-- DAG definitions used by runs, stored once per distinct content (sha256 of the JSON).
+CREATE TABLE dag_definitions (
+  id         INTEGER PRIMARY KEY,
+  hash       TEXT NOT NULL UNIQUE,
+  definition TEXT NOT NULL
+);
+
+-- One row per DAG run (root or child); mirrors the latest attempt for listing and filtering.
+CREATE TABLE dag_runs (
+  id                INTEGER PRIMARY KEY,
+  name              TEXT NOT NULL,
+  dag_run_id        TEXT NOT NULL,
+  is_root           INTEGER NOT NULL CHECK (is_root IN (0, 1)),
+  root_name         TEXT NOT NULL,
+  root_dag_run_id   TEXT NOT NULL,
+  parent_name       TEXT,
+  parent_dag_run_id TEXT,
+  status            INTEGER NOT NULL,
+  params            TEXT NOT NULL DEFAULT '',
+  trigger           TEXT NOT NULL,
+  queue             TEXT NOT NULL,
+  created_at        INTEGER NOT NULL, -- Unix ms: enqueue time or first start; orders listings
+  updated_at        INTEGER NOT NULL, -- Unix ms of the last write; the age used by retention
+  queued_at         TEXT NOT NULL DEFAULT '',
+  started_at        TEXT NOT NULL DEFAULT '',
+  finished_at       TEXT NOT NULL DEFAULT '',
+  claimed_at        INTEGER,          -- a queued run taken by claimNext, not started yet
+  owner_pid         INTEGER,          -- process executing (or starting) the run
+  owner_start       TEXT,             -- that process's start identity (boot id + start time)
+  owner_host        TEXT,
+  definition_id     INTEGER NOT NULL REFERENCES dag_definitions (id),
+  attempt_seq       INTEGER NOT NULL, -- attempts.seq of the latest attempt
+  attempt_id        TEXT NOT NULL,
+  error             TEXT NOT NULL DEFAULT '',
+  log_path          TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX dag_runs_root_id ON dag_runs (name, dag_run_id) WHERE is_root = 1;
+CREATE UNIQUE INDEX dag_runs_child_id
+  ON dag_runs (root_name, root_dag_run_id, dag_run_id) WHERE is_root = 0;
+CREATE INDEX dag_runs_by_name ON dag_runs (name, is_root, created_at DESC, dag_run_id);
+CREATE INDEX dag_runs_by_status ON dag_runs (is_root, status, created_at DESC, dag_run_id);
+CREATE INDEX dag_runs_by_time ON dag_runs (is_root, created_at DESC, dag_run_id);
+CREATE INDEX dag_runs_by_run_id ON dag_runs (dag_run_id);
+CREATE INDEX dag_runs_active ON dag_runs (queue) WHERE status IN (1, 5);
+CREATE INDEX dag_runs_definition ON dag_runs (definition_id);
+
+-- One row per attempt (first run, retry, queued execution) with the full DagRunSnapshot JSON.
+CREATE TABLE attempts (
+  id         INTEGER PRIMARY KEY,
+  run        INTEGER NOT NULL REFERENCES dag_runs (id) ON DELETE CASCADE,
+  seq        INTEGER NOT NULL,
+  attempt_id TEXT NOT NULL,
+  status     INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  snapshot   TEXT NOT NULL,
+  UNIQUE (run, seq)
+);
+
+CREATE TABLE queue_items (
+  id          INTEGER PRIMARY KEY,
+  run         INTEGER NOT NULL UNIQUE REFERENCES dag_runs (id) ON DELETE CASCADE,
+  queue       TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  dag_run_id  TEXT NOT NULL,
+  priority    INTEGER NOT NULL,
+  enqueued_at TEXT NOT NULL,
+  enqueued_ms INTEGER NOT NULL
+);
+CREATE INDEX queue_items_next ON queue_items (queue, priority DESC, enqueued_ms, id);
+
+CREATE TABLE suspend_flags (
+  name         TEXT PRIMARY KEY,
+  suspended_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE cancel_requests (
+  name         TEXT NOT NULL,
+  dag_run_id   TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  PRIMARY KEY (name, dag_run_id)
+) WITHOUT ROWID;
+
+-- Double-run protection of the scheduler: one row per DAG and scheduled minute.
+CREATE TABLE scheduler_ticks (
+  name             TEXT NOT NULL,
+  scheduled_minute INTEGER NOT NULL, -- Unix ms truncated to the minute
+  claimed_at       TEXT NOT NULL,
+  owner_pid        INTEGER NOT NULL,
+  PRIMARY KEY (name, scheduled_minute)
+) WITHOUT ROWID;
+`,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,51 @@
+// Opening a store: the layout under one home, one database connection per process, and the
+// port implementations on top of it.
+import { mkdirSync } from 'node:fs';
+import { SqliteCancelStore } from './cancel-store.js';
+import { acquireConnection } from './connection.js';
+import { FileDagRepository } from './dag-repository.js';
+import { SqliteFlagStore } from './flag-store.js';
+import { resolveStorePaths, type StorePathOptions, type StorePaths } from './paths.js';
+import { SqliteQueueStore } from './queue-store.js';
+import { SqliteRunStore } from './run-store.js';
+import { SqliteSchedulerTickStore } from './scheduler-ticks.js';
+
+export interface OpenStoreOptions extends StorePathOptions {
+  /** Clock of the store's own timestamps (tests inject one). */
+  now?: () => Date;
+}
+
+export interface Store {
+  readonly paths: StorePaths;
+  readonly runs: SqliteRunStore;
+  readonly queue: SqliteQueueStore;
+  readonly flags: SqliteFlagStore;
+  readonly cancels: SqliteCancelStore;
+  readonly ticks: SqliteSchedulerTickStore;
+  readonly dags: FileDagRepository;
+  /** Releases the database connection (closed when the process's last store closes). */
+  close(): void;
+}
+
+/**
+ * Creates the directories if needed, opens (or creates and migrates) `<dataDir>/dagu.db`. Throws
+ * a DaguError when the database file is damaged, belongs to another application or has a newer
+ * schema than this code knows; the file is then left untouched.
+ */
+export function openStore(options: OpenStoreOptions = {}): Store {
+  const paths = resolveStorePaths(options);
+  for (const dir of [paths.dagsDir, paths.dataDir, paths.logDir])
+    mkdirSync(dir, { recursive: true });
+  const { connection, release } = acquireConnection(paths.databaseFile);
+  const clock = options.now ? { now: options.now } : {};
+  return {
+    paths,
+    runs: new SqliteRunStore(connection, clock),
+    queue: new SqliteQueueStore(connection, clock),
+    flags: new SqliteFlagStore(connection, clock),
+    cancels: new SqliteCancelStore(connection, clock),
+    ticks: new SqliteSchedulerTickStore(connection, clock),
+    dags: new FileDagRepository(paths.dagsDir),
+    close: release,
+  };
+}
