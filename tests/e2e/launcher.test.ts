@@ -127,3 +127,15 @@ describe('RunLauncher', () => {
     expect(await store.runs.listAttempts('retry-me', dagRunId)).toHaveLength(2);
   });
 });
+
+describe('triggers', () => {
+  it('records what started each run', async () => {
+    const dag = parseDag('steps:\n  - {name: a, command: "true"}\n', { name: 'triggered' });
+    const { dagRunId } = await launcher.start(dag, { trigger: 'api' });
+    await waitUntil(
+      async () =>
+        (await store.runs.getRun('triggered', dagRunId))?.snapshot.status === DagRunStatus.Success,
+    );
+    expect((await store.runs.getRun('triggered', dagRunId))?.trigger).toBe('api');
+  });
+});

@@ -68,6 +68,13 @@ export interface RunStore extends RunRecorder {
     stepName: string,
     status: NodeStatus,
   ): Promise<DagRunSnapshot>;
+  /** Sets one node's status in a child run (the API's child step status PATCH). */
+  updateChildNodeStatus(
+    root: DagRunRef,
+    childDagRunId: string,
+    stepName: string,
+    status: NodeStatus,
+  ): Promise<DagRunSnapshot>;
   /** Rewrites the latest attempt's status (dequeue → canceled, failed to start → failed). */
   setRunStatus(name: string, dagRunId: string, status: DagRunStatus, error?: string): Promise<void>;
   /** Deletes the DAG's finished runs older than `days` days and their log files. */

@@ -144,7 +144,9 @@ export class SqliteRunStore implements RunStore {
   private recordEvent(event: RunEvent, trigger: RunTrigger | undefined): void {
     const now = this.now().getTime();
     if (event.type === 'run-started') {
-      this.connection.write(() => this.recordStart(event.run, event.dag, trigger, now));
+      this.connection.write(() =>
+        this.recordStart(event.run, event.dag, event.trigger ?? trigger, now),
+      );
       return;
     }
     const run = event.run;

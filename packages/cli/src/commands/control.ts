@@ -87,6 +87,7 @@ export async function retryCommand(
     await store.queue.remove(name, options.runId);
     const result = await executeRun(store, stored.dag, {
       dagRunId: options.runId,
+      trigger: 'retry',
       retry: { previous: stored.snapshot, ...(options.step ? { step: options.step } : {}) },
       ...(stored.snapshot.queuedAt ? { queuedAt: stored.snapshot.queuedAt } : {}),
     });

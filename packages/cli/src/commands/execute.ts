@@ -19,6 +19,7 @@ export async function executeRun(
     logDir: paths.logDir,
     recorder: store.runs,
     dagSearchPaths: [paths.dagsDir],
+    trigger: 'cli',
     ...options,
   });
   const view = createProgressView(process.stderr);

@@ -80,6 +80,7 @@ export class RunLauncher {
     }
     await this.execute(dag, {
       dagRunId,
+      trigger: options.trigger,
       ...(options.params ? { params: options.params } : {}),
       overrideBackticks: options.overrideBackticks ?? true,
     });
@@ -122,6 +123,7 @@ export class RunLauncher {
     await this.options.queue.remove(name, dagRunId);
     await this.execute(stored.dag, {
       dagRunId,
+      trigger: 'retry',
       retry: {
         previous: stored.snapshot,
         ...(options.step !== undefined ? { step: options.step } : {}),
@@ -199,6 +201,7 @@ export class RunLauncher {
       try {
         await this.execute(stored.dag, {
           dagRunId: item.dagRunId,
+          trigger: 'queue',
           params: { text: quoteParams(stored.snapshot.paramsList) },
           overrideBackticks: false,
           queuedAt: stored.snapshot.queuedAt,

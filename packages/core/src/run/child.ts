@@ -146,6 +146,7 @@ function startChild(context: ExecutorContext, dag: Dag, ref: ChildRunRef): Promi
   const runner = new DagRunner({
     dag,
     dagRunId: ref.dagRunId,
+    trigger: 'child',
     params: { text: ref.params },
     baseEnv: context.env,
     logDir: options.logDir,

@@ -3,6 +3,7 @@
 // the next pass at once, with no polling timer.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import type { Dag, HandlerName, Step } from '../dag/model.js';
+import type { RunTrigger } from '../ports.js';
 import { HANDLER_NAMES } from '../dag/model.js';
 import { createShellRunner, type StepIdInfo } from '../eval/index.js';
 import { prepareRunEnvironment, type ParamsOverride, type RunEnvironment } from './environment.js';
@@ -50,6 +51,8 @@ export interface DagRunOptions {
    * state and outputs; with `step`, only that step runs again (without its retry policy).
    */
   retry?: { previous: DagRunSnapshot; step?: string };
+  /** What started the run, for the record (`child` for child runs). */
+  trigger?: RunTrigger;
 }
 
 export interface DagRunResult {
@@ -245,7 +248,12 @@ export class DagRunner {
       });
     } catch (error) {
       this.lastError = `failed to evaluate the DAG's env/params: ${(error as Error).message}`;
-      await this.emit({ type: 'run-started', run: this.snapshot, dag: this.dag });
+      await this.emit({
+        type: 'run-started',
+        run: this.snapshot,
+        dag: this.dag,
+        trigger: this.options.trigger,
+      });
       return this.finish();
     }
     this.snapshot.paramsList = this.environment.paramsList;
@@ -256,7 +264,12 @@ export class DagRunner {
       ['DAG_RUN_LOG_FILE', this.layout.runLogFile],
       ...this.environment.params.map((p): [string, string] => [p.name, p.value]),
     ]);
-    await this.emit({ type: 'run-started', run: this.snapshot, dag: this.dag });
+    await this.emit({
+      type: 'run-started',
+      run: this.snapshot,
+      dag: this.dag,
+      trigger: this.options.trigger,
+    });
     if (this.options.signal?.aborted) this.stop();
 
     const timeout =

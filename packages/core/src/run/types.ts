@@ -1,6 +1,7 @@
 // What a DAG run looks like from outside: its state, the events it emits, and the port through
 // which it is persisted.
 import type { Dag, HandlerName, Step } from '../dag/model.js';
+import type { RunTrigger } from '../ports.js';
 import type { DagRunStatus, NodeStatus } from './status.js';
 
 /** `<name>:<dagRunId>` in Dagu's CLI; a pair here. */
@@ -68,7 +69,7 @@ export interface DagRunSnapshot {
 }
 
 export type RunEvent =
-  | { type: 'run-started'; run: DagRunSnapshot; dag: Dag }
+  | { type: 'run-started'; run: DagRunSnapshot; dag: Dag; trigger?: RunTrigger }
   | { type: 'step-started'; run: DagRunSnapshot; node: NodeState }
   | { type: 'step-updated'; run: DagRunSnapshot; node: NodeState }
   | { type: 'step-finished'; run: DagRunSnapshot; node: NodeState }
