@@ -2,7 +2,7 @@
 // argument into a DAG name (a file path or a DAG file name is loaded; anything else is taken as
 // the DAG name itself, so runs of a deleted file stay reachable).
 import { existsSync } from 'node:fs';
-import { loadDagMetadata } from '@dagu-ts/core';
+import { isValidDagRunId, loadDagMetadata } from '@dagu-ts/core';
 import { openStore, type Store } from '@dagu-ts/store';
 import { resolvePaths } from '../paths.js';
 import { resolveDagPath } from './resolve-dag.js';
@@ -54,4 +54,19 @@ export async function waitFor(
     if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** Why a caller-chosen run id cannot be used for a new run of `dagName`; undefined when it can. */
+export async function newRunIdProblem(
+  store: Store,
+  dagName: string,
+  runId: string | undefined,
+): Promise<string | undefined> {
+  if (runId === undefined) return undefined;
+  if (!isValidDagRunId(runId)) {
+    return `invalid run id ${JSON.stringify(runId)}: start with a letter or digit, then letters, digits, ., _ or - (at most 64)`;
+  }
+  if (await store.runs.getRun(dagName, runId))
+    return `dag-run ID ${runId} already exists for DAG ${dagName}`;
+  return undefined;
 }

@@ -2,13 +2,12 @@
 import {
   createQueuedSnapshot,
   DagRunStatus,
-  isValidDagRunId,
   quoteParams,
   type Dag,
   type DagRunSnapshot,
   type ParamsOverride,
 } from '@dagu-ts/core';
-import { dagNameOf, fail, waitFor, withStore, type Store } from './context.js';
+import { dagNameOf, fail, newRunIdProblem, waitFor, withStore, type Store } from './context.js';
 import { executeRun } from './execute.js';
 import { loadDagForCommand } from './load.js';
 
@@ -120,15 +119,12 @@ export async function enqueueCommand(
   dagArg: string,
   options: { runId?: string; params: ParamsOverride },
 ): Promise<number> {
-  if (options.runId !== undefined && !isValidDagRunId(options.runId))
-    return fail(`invalid run id ${JSON.stringify(options.runId)}`);
   const loaded = await loadDagForCommand(dagArg);
   if (!loaded) return 1;
   const { dag } = loaded;
   return withStore(async (store) => {
-    if (options.runId && (await store.runs.getRun(dag.name, options.runId))) {
-      return fail(`dag-run ID ${options.runId} already exists for DAG ${dag.name}`);
-    }
+    const problem = await newRunIdProblem(store, dag.name, options.runId);
+    if (problem) return fail(problem);
     const snapshot = await enqueueRun(store, dag, options);
     process.stdout.write(`queued ${dag.name} ${snapshot.dagRunId}\n`);
     return 0;

@@ -1,7 +1,7 @@
 // `dagu-ts start`: runs a DAG in this process, persisted under DAGU_HOME, and exits with Dagu's
 // exit code (§4.14). When the DAG's maxActiveRuns is reached the run is queued instead.
-import { DagRunStatus, isValidDagRunId, type ParamsOverride } from '@dagu-ts/core';
-import { fail, withStore } from './context.js';
+import { DagRunStatus, type ParamsOverride } from '@dagu-ts/core';
+import { fail, newRunIdProblem, withStore } from './context.js';
 import { enqueueRun } from './control.js';
 import { executeRun } from './execute.js';
 import { loadDagForCommand } from './load.js';
@@ -14,18 +14,12 @@ export interface StartOptions {
 }
 
 export async function startCommand(dagArg: string, options: StartOptions): Promise<number> {
-  if (options.runId !== undefined && !isValidDagRunId(options.runId)) {
-    return fail(
-      `invalid run id ${JSON.stringify(options.runId)}: start with a letter or digit, then letters, digits, ., _ or - (at most 64)`,
-    );
-  }
   const loaded = await loadDagForCommand(dagArg);
   if (!loaded) return 1;
   const { dag } = loaded;
   return withStore(async (store) => {
-    if (options.runId && (await store.runs.getRun(dag.name, options.runId))) {
-      return fail(`dag-run ID ${options.runId} already exists for DAG ${dag.name}`);
-    }
+    const problem = await newRunIdProblem(store, dag.name, options.runId);
+    if (problem) return fail(problem);
     const queueing = options.queue && dag.maxActiveRuns >= 0 && !process.env.DISABLE_DAG_RUN_QUEUE;
     if (queueing) {
       const active = await store.runs.listRuns({
