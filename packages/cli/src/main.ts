@@ -144,6 +144,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       exitCode = await dequeueCommand(dag, options);
     });
 
+  program
+    .command('scheduler')
+    .description('run cron schedules and start queued runs until SIGINT/SIGTERM')
+    .action(async () => {
+      const { schedulerCommand } = await import('./commands/scheduler.js');
+      exitCode = await schedulerCommand();
+    });
+
   try {
     await program.parseAsync([...argv]);
   } catch (error) {

@@ -32,3 +32,11 @@ export {
 } from './run/details.js';
 export { RunLauncher } from './launch/launcher.js';
 export type { LaunchOptions, LaunchResult, RunLauncherOptions } from './launch/launcher.js';
+export { Scheduler } from './schedule/scheduler.js';
+export type {
+  SchedulerOptions,
+  SchedulerClock,
+  SchedulerTickStore,
+  ScheduledRunLauncher,
+  ScheduleKind,
+} from './schedule/scheduler.js';
