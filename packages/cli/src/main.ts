@@ -152,6 +152,18 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       exitCode = await schedulerCommand();
     });
 
+  const token = program.command('token').description('API tokens');
+  token
+    .command('create')
+    .description('print a JWT (HS256, signed with DAGU_AUTH_JWT_SECRET) for the REST API')
+    .requiredOption('--role <role>', 'admin, operator or viewer')
+    .option('--ttl <duration>', 'lifetime, e.g. 30m, 24h, 7d', '24h')
+    .option('--subject <sub>', "the token's subject claim")
+    .action(async (options: { role: string; ttl: string; subject?: string }) => {
+      const { tokenCreateCommand } = await import('./commands/token.js');
+      exitCode = await tokenCreateCommand(options);
+    });
+
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
