@@ -139,3 +139,58 @@ describe('triggers', () => {
     expect((await store.runs.getRun('triggered', dagRunId))?.trigger).toBe('api');
   });
 });
+
+describe('queues', () => {
+  it('a global queue limits runs across DAGs', async () => {
+    await launcher.close();
+    let running = 0;
+    let peak = 0;
+    launcher = new RunLauncher({
+      runs: store.runs,
+      queue: store.queue,
+      cancels: store.cancels,
+      logDir: store.paths.logDir,
+      queueLimits: new Map([['shared', 1]]),
+      onEvent: (event) => {
+        if (event.type === 'run-started') peak = Math.max(peak, ++running);
+        if (event.type === 'run-finished') running--;
+      },
+    });
+    const a = parseDag(
+      'queue: shared\nmaxActiveRuns: 5\nsteps:\n  - {name: s, command: sleep 0.2}\n',
+      { name: 'dag-a' },
+    );
+    const b = parseDag(
+      'queue: shared\nmaxActiveRuns: 5\nsteps:\n  - {name: s, command: sleep 0.2}\n',
+      { name: 'dag-b' },
+    );
+    for (let i = 0; i < 3; i++) {
+      await launcher.start(a, { trigger: 'api' });
+      await launcher.enqueue(b, { trigger: 'api' });
+    }
+    await waitUntil(
+      async () => (await store.runs.listRuns({ statuses: [DagRunStatus.Success] })).total === 6,
+    );
+    expect(peak).toBe(1);
+  });
+
+  it('a queued run whose DAG file was deleted fails cleanly and the queue goes on', async () => {
+    const file = join(home, 'gone.yaml');
+    const yaml = 'steps:\n  - {name: long, command: sleep 0.3}\n';
+    writeFileSync(file, yaml);
+    const dag = parseDag(yaml, { location: file });
+    const first = await launcher.start(dag, { trigger: 'api' });
+    const second = await launcher.start(dag, { trigger: 'api' });
+    expect(second.queued).toBe(true);
+    rmSync(file);
+    await waitUntil(
+      async () =>
+        (await store.runs.getRun('gone', second.dagRunId))?.snapshot.status === DagRunStatus.Failed,
+    );
+    const failed = await store.runs.getRun('gone', second.dagRunId);
+    expect(failed?.snapshot.error).toContain('was deleted before the run could start');
+    expect((await store.runs.getRun('gone', first.dagRunId))?.snapshot.status).toBe(
+      DagRunStatus.Success,
+    );
+  });
+});

@@ -1,6 +1,7 @@
 // Starts runs inside a long-lived process (the server): every start goes through one path that
 // either runs the DAG now or queues it, and a queue moves on the moment one of its runs ends.
 // Persistence is only through the ports, so the same launcher works on any store.
+import { existsSync } from 'node:fs';
 import type { Dag } from '../dag/model.js';
 import { DaguError } from '../errors.js';
 import type { CancelStore, QueueStore, RunStore, RunTrigger, StoredRun } from '../ports.js';
@@ -68,10 +69,15 @@ export class RunLauncher {
     const queue = queueOf(dag);
     const limit = this.limitOf(dag);
     if (!options.noQueue && dag.maxActiveRuns >= 0) {
+      if (queue !== dag.name) {
+        // A shared queue counts runs of several DAGs: only its atomic claim can tell whether a
+        // slot is free, so the run goes through the queue (and starts at once when it can).
+        return this.enqueue(dag, { ...options, dagRunId });
+      }
       const active = await this.options.runs.listRuns({
         statuses: [DagRunStatus.Running],
         limit: 1,
-        ...filterFor(dag),
+        name: dag.name,
       });
       if (active.total >= limit || (await this.options.queue.counts())[queue]) {
         await this.enqueue(dag, { ...options, dagRunId });
@@ -198,6 +204,15 @@ export class RunLauncher {
       if (!item) return;
       const stored = await this.options.runs.getRun(item.name, item.dagRunId);
       if (!stored) continue;
+      if (stored.dag.location && !existsSync(stored.dag.location)) {
+        await this.options.runs.setRunStatus(
+          item.name,
+          item.dagRunId,
+          DagRunStatus.Failed,
+          `the DAG file ${stored.dag.location} was deleted before the run could start`,
+        );
+        continue;
+      }
       try {
         await this.execute(stored.dag, {
           dagRunId: item.dagRunId,
@@ -297,8 +312,4 @@ function key(name: string, dagRunId: string): string {
 
 function queueOf(dag: Dag): string {
   return dag.queue ?? dag.name;
-}
-
-function filterFor(dag: Dag): { name: string } {
-  return { name: dag.name };
 }
