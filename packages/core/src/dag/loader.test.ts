@@ -502,6 +502,37 @@ describe('files', () => {
 });
 
 describe('metadata fast path', () => {
+  it('gives the same listing fields as the full loader for every corpus file', async () => {
+    for (const entry of cases.filter((c) => c.expect.load === 'ok')) {
+      const path = new URL(entry.file, corpusDir).pathname;
+      const dag = await loadDag(path);
+      const metadata = await loadDagMetadata(path);
+      expect(metadata.name, entry.file).toBe(dag.name);
+      expect(metadata.tags).toEqual(dag.tags);
+      expect(metadata.schedule).toEqual(dag.schedule);
+      expect(metadata.maxActiveRuns).toBe(dag.maxActiveRuns);
+    }
+  });
+
+  it('reads only the first document and falls back to a full parse for anchors', () => {
+    const multi = '---\nsteps: []\n---\nname: local\ndescription: not me\n';
+    expect(parseDagMetadata(multi, { name: 'main' })).toMatchObject({
+      name: 'main',
+      description: undefined,
+    });
+    const anchored = 'x-defaults: &d "shared text"\ndescription: *d\n'.replace(
+      'x-defaults',
+      'group',
+    );
+    expect(parseDagMetadata(anchored, { name: 'a' }).description).toBe('shared text');
+    const commentsAndBlocks =
+      '# a comment\ndescription: |\n  line one\n\n  line three\nsteps:\n  - {name: a, command: x}\ntags: [t]\n';
+    expect(parseDagMetadata(commentsAndBlocks, { name: 'b' })).toMatchObject({
+      description: 'line one\n\nline three\n',
+      tags: ['t'],
+    });
+  });
+
   it('reads the listing fields without validating steps', () => {
     const metadata = parseDagMetadata(
       'description: d\ntags: A,b\nschedule: "0 1 * * *"\nparams: "P1=foo a"\nsteps:\n  - bogus: step\n',

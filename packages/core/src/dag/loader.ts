@@ -133,7 +133,7 @@ export async function loadDag(
 /** The listing view of a DAG file: name, description, tags, schedule, params; no step checks. */
 export function parseDagMetadata(text: string, options: ParseDagOptions = {}): DagMetadata {
   const location = options.location ? resolve(options.location) : undefined;
-  const [main] = parseDocuments(text, location);
+  const [main] = parseDocuments(metadataSections(text) ?? text, location);
   const issues = new Issues();
   const entries = main?.kind === 'map' ? main.entries : [];
   if (main && main.kind !== 'map')
@@ -171,6 +171,47 @@ export function parseDagMetadata(text: string, options: ParseDagOptions = {}): D
   };
   if (issues.list.length > 0) throw new DagValidationError(issues.list, location);
   return metadata;
+}
+
+const METADATA_KEYS = new Set([
+  'name',
+  'group',
+  'description',
+  'tags',
+  'schedule',
+  'params',
+  'queue',
+  'maxactiveruns',
+]);
+const TOP_LEVEL_KEY = /^([A-Za-z_][\w-]*)\s*:/;
+
+/**
+ * The listing fast path: the top-level sections of the first document that listings need, cut
+ * out by line so that the steps are never parsed. Returns undefined (parse the whole text) when
+ * the file is not plain block-style YAML at the top level: flow style, anchors or merge keys.
+ */
+function metadataSections(text: string): string | undefined {
+  if (/[&*]\w|<</.test(text)) return undefined;
+  const kept: string[] = [];
+  let keep = false;
+  let inDocument = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('---') || line.startsWith('...')) {
+      // The first document ends at the next marker; a marker before any key only opens it.
+      if (inDocument) break;
+      continue;
+    }
+    if (line === '' || line.startsWith(' ') || line.startsWith('\t') || line.startsWith('#')) {
+      if (keep) kept.push(line);
+      continue;
+    }
+    const key = TOP_LEVEL_KEY.exec(line);
+    if (!key) return undefined;
+    inDocument = true;
+    keep = METADATA_KEYS.has(key[1]!.toLowerCase());
+    if (keep) kept.push(line);
+  }
+  return kept.join('\n');
 }
 
 export async function loadDagMetadata(path: string): Promise<DagMetadata> {

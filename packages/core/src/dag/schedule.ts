@@ -14,8 +14,21 @@ export const SCHEDULE_DESCRIPTORS: Readonly<Record<string, string>> = {
 
 const TZ_PREFIX = /^(?:CRON_TZ|TZ)=(\S+)\s+(.*)$/;
 
+const parsedExpressions = new Map<string, ScheduleEntry | string>();
+const MAX_CACHED_EXPRESSIONS = 2000;
+
 /** Splits and validates one expression; returns an error message when it is invalid. */
 export function parseScheduleExpression(expression: string): ScheduleEntry | string {
+  // The same few expressions recur across thousands of DAG files: parse each once.
+  const cached = parsedExpressions.get(expression);
+  if (cached !== undefined) return typeof cached === 'string' ? cached : { ...cached };
+  const parsed = parseUncached(expression);
+  if (parsedExpressions.size >= MAX_CACHED_EXPRESSIONS) parsedExpressions.clear();
+  parsedExpressions.set(expression, parsed);
+  return typeof parsed === 'string' ? parsed : { ...parsed };
+}
+
+function parseUncached(expression: string): ScheduleEntry | string {
   const trimmed = expression.trim();
   let cron = trimmed;
   let timezone: string | undefined;
