@@ -13,7 +13,12 @@ const projectDirs = ['packages', 'apps'].flatMap((group) =>
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  // The SSR conditions also become Node's --conditions in the test workers: `import`/`module`
+  // there would make require() of dual packages pick their ESM build and break CommonJS callers
+  // (express), so only the source condition and `node` are listed.
+  ssr: {
+    resolve: { conditions: ['@dagu-ts/source', 'node'], externalConditions: ['@dagu-ts/source'] },
+  },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,0 +1,120 @@
+// Who is calling, and may they do this (api-v2.md Part A #8–#10, §1.5). Authentication runs
+// once per request and leaves the caller's role on `res.locals`; each route then says which
+// action it is (read, run, write) and `allow` checks role and permission switches.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler, Response } from 'express';
+import jwt from 'jsonwebtoken';
+import type { AuthOptions, Role } from './deps.js';
+import { ApiError, forbidden } from './errors.js';
+
+/** read: any caller; run: start/stop/retry/dequeue/suspend/step status; write: DAG files. */
+export type Action = 'read' | 'run' | 'write';
+
+const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
+
+const MAY: Record<Role, ReadonlySet<Action>> = {
+  admin: new Set(['read', 'run', 'write']),
+  operator: new Set(['read', 'run']),
+  viewer: new Set(['read']),
+};
+
+/** SHA-256 digests have equal length, so timingSafeEqual never leaks the secret's length. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
+export function authEnabled(auth: AuthOptions | undefined): boolean {
+  return Boolean((auth?.basic?.username && auth.basic.password) || auth?.token || auth?.jwtSecret);
+}
+
+function unauthorized(auth: AuthOptions, message: string): ApiError {
+  const basic = Boolean(auth.basic?.username && auth.basic.password);
+  return new ApiError(401, 'unauthorized', message, {
+    headers: {
+      'WWW-Authenticate': basic ? 'Basic realm="restricted"' : 'Bearer realm="restricted"',
+    },
+  });
+}
+
+/** The role of a verified JWT: its `role` claim when known, else viewer (Part A #9). */
+function roleOfClaims(claims: unknown): Role {
+  const role =
+    typeof claims === 'object' && claims !== null
+      ? (claims as Record<string, unknown>).role
+      : undefined;
+  return ROLES.includes(role as Role) ? (role as Role) : 'viewer';
+}
+
+/** The caller's role, or an ApiError 401. */
+export function authenticate(auth: AuthOptions, header: string | undefined): Role {
+  if (!header) throw unauthorized(auth, 'authentication required');
+  const space = header.indexOf(' ');
+  const scheme = space === -1 ? header : header.slice(0, space);
+  const value = space === -1 ? '' : header.slice(space + 1).trim();
+  if (scheme.toLowerCase() === 'bearer' && value) {
+    // Dagu requires the exact `Bearer ` prefix for the static token; JWTs accept any case.
+    if (auth.token && scheme === 'Bearer' && sameSecret(value, auth.token)) return 'admin';
+    if (auth.jwtSecret && value.split('.').length === 3) {
+      try {
+        return roleOfClaims(jwt.verify(value, auth.jwtSecret, { algorithms: ['HS256'] }));
+      } catch (error) {
+        const expired = error instanceof jwt.TokenExpiredError;
+        throw unauthorized(auth, expired ? 'token expired' : 'invalid token');
+      }
+    }
+    throw unauthorized(auth, 'invalid token');
+  }
+  if (scheme.toLowerCase() === 'basic' && auth.basic?.username && auth.basic.password) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon !== -1) {
+      // Both halves are compared (no early exit), so timing says nothing about which was wrong.
+      const userOk = sameSecret(decoded.slice(0, colon), auth.basic.username);
+      const passwordOk = sameSecret(decoded.slice(colon + 1), auth.basic.password);
+      if (userOk && passwordOk) return 'admin';
+    }
+    throw unauthorized(auth, 'invalid credentials');
+  }
+  throw unauthorized(auth, 'authentication required');
+}
+
+export interface AuthMiddlewareOptions {
+  auth: AuthOptions | undefined;
+  /** Paths (relative to the API prefix) that need no credentials. */
+  isPublic: (path: string) => boolean;
+}
+
+/** Sets `res.locals.role`; 401 for a request without valid credentials. */
+export function createAuthMiddleware(options: AuthMiddlewareOptions): RequestHandler {
+  const { auth } = options;
+  const enabled = authEnabled(auth);
+  return (req, res, next) => {
+    if (!enabled || !auth || req.method === 'OPTIONS' || options.isPublic(req.path)) {
+      res.locals.role = 'admin' satisfies Role;
+      next();
+      return;
+    }
+    res.locals.role = authenticate(auth, req.headers.authorization);
+    next();
+  };
+}
+
+export function roleOf(res: Response): Role {
+  const role = res.locals.role as Role | undefined;
+  return role ?? 'viewer';
+}
+
+/** Route guard: the caller's role must allow `action`, and so must the permission switches. */
+export function allow(
+  action: Action,
+  permissions: { writeDAGs?: boolean; runDAGs?: boolean } = {},
+): RequestHandler {
+  return (_req, res, next) => {
+    if (action === 'write' && permissions.writeDAGs === false) throw forbidden();
+    if (action === 'run' && permissions.runDAGs === false) throw forbidden();
+    if (!MAY[roleOf(res)].has(action)) throw forbidden();
+    next();
+  };
+}

@@ -1,0 +1,110 @@
+// Prometheus metrics (api-v2.md §7 and Part A #14): Dagu's seven dagu_* metrics with their
+// names and labels, plus Node's default process metrics, on a registry of this router's own so
+// that two routers in one process never share (or clash over) a metric.
+import { DagRunStatus, type RunEvent } from '@dagu-ts/core';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ApiDeps } from './deps.js';
+
+/** Terminal statuses → the `status` label of dagu_dag_runs_total. */
+const STATUS_LABELS: Partial<Record<DagRunStatus, string>> = {
+  [DagRunStatus.Success]: 'success',
+  [DagRunStatus.Failed]: 'error',
+  [DagRunStatus.PartialSuccess]: 'partial_success',
+  [DagRunStatus.Canceled]: 'cancelled',
+};
+
+export interface ApiMetrics {
+  readonly registry: Registry;
+  /** Counts one run that reached a terminal status (called for each run-finished event). */
+  observe(event: RunEvent): void;
+  /** Stops listening to run events. */
+  close(): void;
+}
+
+export function createMetrics(
+  deps: Pick<
+    ApiDeps,
+    'version' | 'runs' | 'queue' | 'dags' | 'schedulerRunning' | 'subscribeRunEvents'
+  >,
+  startedAt: Date,
+): ApiMetrics {
+  const registry = new Registry();
+
+  new Gauge({
+    name: 'dagu_info',
+    help: 'Dagu build information',
+    labelNames: ['version', 'build_date', 'go_version'],
+    registers: [registry],
+  }).set({ version: deps.version, build_date: '', go_version: process.version }, 1);
+
+  new Gauge({
+    name: 'dagu_uptime_seconds',
+    help: 'Time since the server started',
+    registers: [registry],
+    collect() {
+      this.set((Date.now() - startedAt.getTime()) / 1000);
+    },
+  });
+
+  new Gauge({
+    name: 'dagu_dag_runs_currently_running',
+    help: 'Number of currently running DAG runs',
+    registers: [registry],
+    async collect() {
+      const { total } = await deps.runs.listRuns({ statuses: [DagRunStatus.Running], limit: 0 });
+      this.set(total);
+    },
+  });
+
+  new Gauge({
+    name: 'dagu_dag_runs_queued_total',
+    help: 'Total number of DAG runs in queue',
+    registers: [registry],
+    async collect() {
+      const counts = await deps.queue.counts();
+      this.set(Object.values(counts).reduce((sum, n) => sum + n, 0));
+    },
+  });
+
+  const runsTotal = new Counter({
+    name: 'dagu_dag_runs_total',
+    help: 'Total number of DAG runs that ended, by status, since the server started',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+  // Every label exists from the start, so rate() sees a 0 before the first run ends.
+  for (const status of Object.values(STATUS_LABELS)) runsTotal.inc({ status }, 0);
+
+  new Gauge({
+    name: 'dagu_dags_total',
+    help: 'Total number of DAG files',
+    registers: [registry],
+    async collect() {
+      this.set((await deps.dags.list()).length);
+    },
+  });
+
+  new Gauge({
+    name: 'dagu_scheduler_running',
+    help: 'Whether the scheduler is running in this process',
+    registers: [registry],
+    collect() {
+      this.set(deps.schedulerRunning?.() ? 1 : 0);
+    },
+  });
+
+  collectDefaultMetrics({ register: registry });
+
+  const observe = (event: RunEvent): void => {
+    if (event.type !== 'run-finished' || event.run.parent) return;
+    const status = STATUS_LABELS[event.run.status];
+    if (status) runsTotal.inc({ status });
+  };
+  const unsubscribe = deps.subscribeRunEvents?.(observe);
+
+  return {
+    registry,
+    observe,
+    close: () => unsubscribe?.(),
+  };
+}

@@ -1,0 +1,201 @@
+// The JSON shapes of DAG definitions (api-v2.md §3.7–§3.9, §3.15) and the helpers the routes
+// share for run shapes; run shapes themselves come from core (toDagRunDetails & co.).
+import {
+  DagRunStatus,
+  HANDLER_NAMES,
+  describeDefaultParams,
+  toStepDetails,
+  type Dag,
+  type DagMetadata,
+  type DagRunSnapshot,
+  type HandlerName,
+  type NodeState,
+  type Step,
+} from '@dagu-ts/core';
+
+type Json = Record<string, unknown>;
+
+/** Dagu's omitempty: '', 0, false, undefined and [] are left out. */
+function omitEmpty(object: Json): Json {
+  return Object.fromEntries(
+    Object.entries(object).filter(
+      ([, v]) =>
+        v !== '' &&
+        v !== 0 &&
+        v !== false &&
+        v !== undefined &&
+        !(Array.isArray(v) && v.length === 0),
+    ),
+  );
+}
+
+/** DAG (§3.7), the listing form. */
+export function toDagSummary(metadata: DagMetadata): Json {
+  return {
+    name: metadata.name,
+    ...omitEmpty({
+      group: metadata.group,
+      description: metadata.description,
+      schedule: metadata.schedule.start.map((entry) => ({ expression: entry.expression })),
+      params: metadata.params,
+      defaultParams: metadata.defaultParams,
+      tags: metadata.tags,
+    }),
+  };
+}
+
+/** The listing view of a full DAG (for search results of parseable files and spec views). */
+export function metadataOf(dag: Dag): DagMetadata {
+  return {
+    name: dag.name,
+    group: dag.group,
+    description: dag.description,
+    tags: dag.tags,
+    schedule: dag.schedule,
+    ...describeDefaultParams(dag.params),
+    queue: dag.queue,
+    maxActiveRuns: dag.maxActiveRuns,
+  };
+}
+
+const HANDLER_KEYS: Record<HandlerName, string> = {
+  onSuccess: 'success',
+  onFailure: 'failure',
+  onCancel: 'cancel',
+  onExit: 'exit',
+};
+
+/** DAGDetails (§3.8): the DAG fields plus env, steps, handlers and limits; nothing evaluated. */
+export function toDagDetails(dag: Dag): Json {
+  const handlerOn = Object.fromEntries(
+    HANDLER_NAMES.flatMap((name) => {
+      const step = dag.handlerOn[name];
+      return step ? [[HANDLER_KEYS[name], toStepDetails(step)]] : [];
+    }),
+  );
+  return {
+    ...toDagSummary(metadataOf(dag)),
+    ...omitEmpty({
+      env: dag.env.map((entry) => `${entry.key}=${entry.value}`),
+      logDir: dag.logDir,
+      handlerOn: Object.keys(handlerOn).length > 0 ? handlerOn : undefined,
+      steps: dag.steps.map(toStepDetails),
+      delay: dag.delaySec,
+      histRetentionDays: dag.histRetentionDays,
+      preconditions: dag.preconditions.map((condition) =>
+        omitEmpty({ condition: condition.condition, expected: condition.expected }),
+      ),
+      maxActiveDAGRuns: dag.maxActiveRuns,
+      maxActiveSteps: dag.maxActiveSteps,
+    }),
+  };
+}
+
+/** LocalDag (§3.9), sorted by name by the caller. */
+export function toLocalDag(dag: Dag): Json {
+  return { name: dag.name, dag: toDagDetails(dag), errors: [] };
+}
+
+function untouchedNode(step: Step): NodeState {
+  return {
+    step,
+    status: 0,
+    stdout: '',
+    stderr: '',
+    startedAt: '',
+    finishedAt: '',
+    retriedAt: '',
+    retryCount: 0,
+    doneCount: 0,
+    repeated: false,
+    exitCode: 0,
+    error: '',
+    preconditions: [],
+    children: [],
+    childrenRepeated: [],
+    outputs: {},
+  };
+}
+
+/**
+ * The "no run yet" status (§3.11 note): status 0, empty ids and times, default params, and the
+ * nodes of the DAG's steps and handlers (none when only the listing view is known).
+ */
+export function syntheticRun(dag: Dag | DagMetadata): DagRunSnapshot {
+  const full = 'steps' in dag ? dag : undefined;
+  const params = full ? describeDefaultParams(full.params).params : (dag as DagMetadata).params;
+  return {
+    name: dag.name,
+    dagRunId: '',
+    attemptId: '',
+    root: { name: dag.name, dagRunId: '' },
+    parent: undefined,
+    status: DagRunStatus.NotStarted,
+    pid: 0,
+    queuedAt: '',
+    startedAt: '',
+    finishedAt: '',
+    log: '',
+    params: params.join(' '),
+    paramsList: params,
+    nodes: full ? full.steps.map(untouchedNode) : [],
+    handlers: Object.fromEntries(
+      HANDLER_NAMES.flatMap((name) => {
+        const step = full?.handlerOn[name];
+        return step ? [[name, untouchedNode(step)]] : [];
+      }),
+    ),
+    preconditions: [],
+    error: '',
+  };
+}
+
+/** The run-level fields a summary needs (a full snapshot, or a store's lighter summary row). */
+export type RunSummaryFields = Pick<
+  DagRunSnapshot,
+  | 'name'
+  | 'dagRunId'
+  | 'root'
+  | 'parent'
+  | 'status'
+  | 'queuedAt'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'log'
+  | 'params'
+>;
+
+/** A full snapshot shape around summary fields, for core's toDagRunSummary. */
+export function asSnapshot(run: RunSummaryFields): DagRunSnapshot {
+  return {
+    attemptId: '',
+    pid: 0,
+    paramsList: [],
+    nodes: [],
+    handlers: {},
+    preconditions: [],
+    error: '',
+    ...run,
+  };
+}
+
+/** DAGGridItem[] (§3.15): steps by name, then the handlers that appear; index 0 = newest run. */
+export function gridData(runs: readonly DagRunSnapshot[]): Json[] {
+  const steps = new Set<string>();
+  const handlers = new Set<HandlerName>();
+  for (const run of runs) {
+    for (const node of run.nodes) steps.add(node.step.name);
+    for (const name of HANDLER_NAMES) if (run.handlers[name]) handlers.add(name);
+  }
+  const stepItems = [...steps]
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((name) => ({
+      name,
+      history: runs.map((run) => run.nodes.findLast((n) => n.step.name === name)?.status ?? 0),
+    }));
+  const handlerItems = HANDLER_NAMES.filter((name) => handlers.has(name)).map((name) => ({
+    name,
+    history: runs.map((run) => run.handlers[name]?.status ?? 0),
+  }));
+  return [...stepItems, ...handlerItems];
+}
