@@ -15,8 +15,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const program = new Command('dagu-ts')
     .description('Run Dagu-compatible workflow DAGs')
     .version(version, '-v, --version')
+    .option('--server <url>', 'send the command to a running server (env DAGU_SERVER_URL)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+  /** The server URL when the command should go to a running server instead of running here. */
+  const server = (): string | undefined =>
+    (program.opts() as { server?: string }).server || process.env.DAGU_SERVER_URL || undefined;
+  const remoteModule = () => import('./commands/remote.js');
 
   program
     .command('validate')
@@ -52,12 +58,17 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         params: string[],
         options: { params?: string; runId?: string; queue: boolean },
       ) => {
-        const { startCommand } = await import('./commands/start.js');
-        exitCode = await startCommand(dag, {
+        const common = {
           ...(options.runId !== undefined ? { runId: options.runId } : {}),
           params: { text: options.params, argv: params },
-          queue: options.queue,
-        });
+        };
+        const url = server();
+        if (url) {
+          exitCode = await (await remoteModule()).remoteStart(url, dag, common);
+          return;
+        }
+        const { startCommand } = await import('./commands/start.js');
+        exitCode = await startCommand(dag, { ...common, queue: options.queue });
       },
     );
 
@@ -68,8 +79,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('-r, --run-id <id>', 'run id')
     .option('--json', "print the run as the API's DAGRunDetails JSON")
     .action(async (dag: string, options: { runId?: string; json?: boolean }) => {
+      const url = server();
       const { statusCommand } = await import('./commands/status.js');
-      exitCode = await statusCommand(dag, options);
+      exitCode = url
+        ? await (await remoteModule()).remoteStatus(url, dag, options)
+        : await statusCommand(dag, options);
     });
 
   program
@@ -79,11 +93,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('-l, --limit <n>', 'at most this many runs', '20')
     .option('--json', 'print DAGRunDetails JSON')
     .action(async (dag: string, options: { limit: string; json?: boolean }) => {
-      const { historyCommand } = await import('./commands/status.js');
-      exitCode = await historyCommand(dag, {
+      const query = {
         limit: Math.max(1, Number(options.limit) || 20),
         ...(options.json ? { json: true } : {}),
-      });
+      };
+      const url = server();
+      const { historyCommand } = await import('./commands/status.js');
+      exitCode = url
+        ? await (await remoteModule()).remoteHistory(url, dag, query)
+        : await historyCommand(dag, query);
     });
 
   program
@@ -92,8 +110,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .argument('<dag>', 'DAG file path or name')
     .option('-r, --run-id <id>', 'run id')
     .action(async (dag: string, options: { runId?: string }) => {
+      const url = server();
       const { stopCommand } = await import('./commands/control.js');
-      exitCode = await stopCommand(dag, options);
+      exitCode = url
+        ? await (await remoteModule()).remoteStop(url, dag, options)
+        : await stopCommand(dag, options);
     });
 
   program
@@ -105,8 +126,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .requiredOption('-r, --run-id <id>', 'run id')
     .option('-s, --step <name>', 'retry only this step')
     .action(async (dag: string, options: { runId: string; step?: string }) => {
+      const url = server();
       const { retryCommand } = await import('./commands/control.js');
-      exitCode = await retryCommand(dag, options);
+      exitCode = url
+        ? await (await remoteModule()).remoteRetry(url, dag, options)
+        : await retryCommand(dag, options);
     });
 
   program
@@ -127,11 +151,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('-r, --run-id <id>', 'run id')
     .option('-p, --params <params>', 'parameters')
     .action(async (dag: string, params: string[], options: { params?: string; runId?: string }) => {
-      const { enqueueCommand } = await import('./commands/control.js');
-      exitCode = await enqueueCommand(dag, {
+      const common = {
         ...(options.runId !== undefined ? { runId: options.runId } : {}),
         params: { text: options.params, argv: params },
-      });
+      };
+      const url = server();
+      const { enqueueCommand } = await import('./commands/control.js');
+      exitCode = url
+        ? await (await remoteModule()).remoteEnqueue(url, dag, common)
+        : await enqueueCommand(dag, common);
     });
 
   program
@@ -140,8 +168,20 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .argument('<dag>', 'DAG file path or name')
     .requiredOption('-r, --run-id <id>', 'run id')
     .action(async (dag: string, options: { runId: string }) => {
+      const url = server();
       const { dequeueCommand } = await import('./commands/control.js');
-      exitCode = await dequeueCommand(dag, options);
+      exitCode = url
+        ? await (await remoteModule()).remoteDequeue(url, dag, options)
+        : await dequeueCommand(dag, options);
+    });
+
+  program
+    .command('list')
+    .description('list the DAG files with their schedule and latest run')
+    .action(async () => {
+      const url = server();
+      const { listCommand } = await import('./commands/list.js');
+      exitCode = url ? await (await remoteModule()).remoteList(url) : await listCommand();
     });
 
   program
