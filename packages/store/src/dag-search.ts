@@ -12,6 +12,12 @@ const SNIPPET_CONTEXT = 2;
 
 export interface CompiledSearch {
   test(line: string): boolean;
+  /**
+   * A cheap whole-file pre-check: false means no line of `text` can match (with `^`/`$` at line
+   * boundaries, any match of a line is also a match of the text), so the file is skipped without
+   * splitting it into lines.
+   */
+  mayMatch(text: string): boolean;
 }
 
 /** Compiles a user pattern; a DaguError `bad_request` when it is too long or not valid RE2. */
@@ -23,15 +29,17 @@ export function compileSearchPattern(pattern: string): CompiledSearch {
       `the search pattern is longer than ${MAX_SEARCH_PATTERN_LENGTH} characters`,
     );
   let compiled: RE2JS;
+  let wholeText: RE2JS;
   try {
     compiled = RE2JS.compile(pattern, RE2JS.CASE_INSENSITIVE);
+    wholeText = RE2JS.compile(pattern, RE2JS.CASE_INSENSITIVE | RE2JS.MULTILINE);
   } catch (error) {
     throw new DaguError(
       'bad_request',
       `invalid search pattern: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  return { test: (line) => compiled.test(line) };
+  return { test: (line) => compiled.test(line), mayMatch: (text) => wholeText.test(text) };
 }
 
 /**
@@ -43,6 +51,7 @@ export function searchText(
   text: string,
   search: CompiledSearch,
 ): DagSearchMatch | undefined {
+  if (!search.mayMatch(text)) return undefined;
   const lines = text.split(/\r?\n/);
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   const matches: DagSearchMatch['matches'] = [];
