@@ -55,7 +55,12 @@ export interface ServerConfig {
   queues: { enabled: boolean; limits: ReadonlyMap<string, number> };
   /** Write example DAGs into an empty DAGs directory of a new home (skipExamples turns it off). */
   examples: boolean;
+  /** On SIGTERM/SIGINT, how long active runs may go on before they are canceled. */
+  shutdownGraceSec: number;
 }
+
+/** Dagu has no such setting; 5 s lets short steps end on their own before a deploy cancels them. */
+export const DEFAULT_SHUTDOWN_GRACE_SEC = 5;
 
 export const USAGE = `Usage: dagu-ts-server [options]
 
@@ -205,6 +210,9 @@ export function loadConfig(input: LoadConfigInput = {}): ServerConfig {
   const queuesEnabled = asBoolean(first(fromEnv('DAGU_QUEUE_ENABLED'), fromFile('queues.enabled')));
   const queueLimits = asQueueLimits(fromFile('queues.config'));
   const skipExamples = asBoolean(first(fromEnv('DAGU_SKIP_EXAMPLES'), fromFile('skipExamples')));
+  const shutdownGraceSec = asSeconds(
+    first(fromEnv('DAGU_SHUTDOWN_GRACE_SEC'), fromFile('shutdownGraceSec')),
+  );
 
   return {
     host,
@@ -226,6 +234,7 @@ export function loadConfig(input: LoadConfigInput = {}): ServerConfig {
     permissions: { writeDAGs: writeDAGs ?? true, runDAGs: runDAGs ?? true },
     queues: { enabled: queuesEnabled ?? true, limits: queueLimits },
     examples: !(skipExamples ?? false),
+    shutdownGraceSec: shutdownGraceSec ?? DEFAULT_SHUTDOWN_GRACE_SEC,
   };
 }
 
@@ -338,6 +347,14 @@ function asPath(candidate: Candidate | undefined): string | undefined {
   const value = asString(candidate);
   if (value === undefined || !candidate) return undefined;
   return resolve(candidate.base, value);
+}
+
+function asSeconds(candidate: Candidate | undefined): number | undefined {
+  if (!candidate) return undefined;
+  const text = String(candidate.value).trim();
+  if (!/^\d+(\.\d+)?$/.test(text))
+    return fail(candidate, `${JSON.stringify(candidate.value)} is not a number of seconds`);
+  return Number(text);
 }
 
 function asBoolean(candidate: Candidate | undefined): boolean | undefined {

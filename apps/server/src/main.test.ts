@@ -282,6 +282,26 @@ describe('the built server', () => {
     }
   });
 
+  it('lets a run finish within the shutdown grace period on SIGTERM', async () => {
+    const server = await startServer({ env: { DAGU_SHUTDOWN_GRACE_SEC: '20' } });
+    await createDag(server, 'e2e-short', 'steps:\n  - name: wait\n    command: sleep 1\n');
+    const dagRunId = await startRun(server, 'e2e-short');
+    await waitFor(
+      () => runStatus(server, 'e2e-short', dagRunId),
+      (run) => run.status === DagRunStatus.Running,
+    );
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+    const store = openStore({ home });
+    try {
+      expect((await store.runs.getRun('e2e-short', dagRunId))?.snapshot.status).toBe(
+        DagRunStatus.Success,
+      );
+    } finally {
+      store.close();
+    }
+  });
+
   it('exits at once on a second signal while a run will not stop', async () => {
     const server = await startServer();
     const pidFile = join(home, 'stubborn.pid');

@@ -138,7 +138,7 @@ async function serve(config: ServerConfig, logger: Logger): Promise<void> {
     const closed = stopAccepting(server);
     scheduler
       .stop()
-      .then(() => launcher.close())
+      .then(() => launcher.close(config.shutdownGraceSec * 1000))
       .then(async () => {
         app.apiRouter.close();
         server.closeAllConnections();

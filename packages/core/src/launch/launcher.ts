@@ -190,10 +190,19 @@ export class RunLauncher {
     }
   }
 
-  /** Stops every run of this process and waits for them to end (graceful shutdown). */
-  async close(): Promise<void> {
+  /**
+   * Graceful shutdown: starts nothing new, lets active runs go on for up to `graceMs`, then
+   * stops the rest and waits for them to end (their stop is recorded as a cancel).
+   */
+  async close(graceMs = 0): Promise<void> {
     this.closed = true;
     if (this.sweep) clearInterval(this.sweep);
+    if (graceMs > 0 && this.finished.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
+      await Promise.race([Promise.allSettled([...this.finished]), grace]);
+      clearTimeout(timer);
+    }
     for (const runner of this.active.values()) runner.stop();
     await Promise.allSettled([...this.finished]);
   }
