@@ -4,13 +4,12 @@ import {
   DagRunStatus,
   HANDLER_NAMES,
   describeDefaultParams,
+  newNodeState,
   toStepDetails,
   type Dag,
   type DagMetadata,
   type DagRunSnapshot,
   type HandlerName,
-  type NodeState,
-  type Step,
 } from '@dagu-ts/core';
 
 type Json = Record<string, unknown>;
@@ -96,27 +95,6 @@ export function toLocalDag(dag: Dag): Json {
   return { name: dag.name, dag: toDagDetails(dag), errors: [] };
 }
 
-function untouchedNode(step: Step): NodeState {
-  return {
-    step,
-    status: 0,
-    stdout: '',
-    stderr: '',
-    startedAt: '',
-    finishedAt: '',
-    retriedAt: '',
-    retryCount: 0,
-    doneCount: 0,
-    repeated: false,
-    exitCode: 0,
-    error: '',
-    preconditions: [],
-    children: [],
-    childrenRepeated: [],
-    outputs: {},
-  };
-}
-
 /**
  * The "no run yet" status (§3.11 note): status 0, empty ids and times, default params, and the
  * nodes of the DAG's steps and handlers (none when only the listing view is known).
@@ -138,11 +116,11 @@ export function syntheticRun(dag: Dag | DagMetadata): DagRunSnapshot {
     log: '',
     params: params.join(' '),
     paramsList: params,
-    nodes: full ? full.steps.map(untouchedNode) : [],
+    nodes: full ? full.steps.map(newNodeState) : [],
     handlers: Object.fromEntries(
       HANDLER_NAMES.flatMap((name) => {
         const step = full?.handlerOn[name];
-        return step ? [[name, untouchedNode(step)]] : [];
+        return step ? [[name, newNodeState(step)]] : [];
       }),
     ),
     preconditions: [],

@@ -16,7 +16,7 @@ export * from './eval/index.js';
 export * from './params/index.js';
 export * from './env/index.js';
 export * from './run/environment.js';
-export { DagRunner, createQueuedSnapshot, quoteParams } from './run/runner.js';
+export { DagRunner, createQueuedSnapshot, newNodeState, quoteParams } from './run/runner.js';
 export type { DagRunOptions, DagRunResult } from './run/runner.js';
 export * from './run/types.js';
 export * from './run/status.js';

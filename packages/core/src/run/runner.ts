@@ -124,7 +124,7 @@ export class DagRunner {
     this.options = options;
     this.dag = options.dag;
     this.dagRunId = options.dagRunId ?? newDagRunId();
-    const nodes = this.dag.steps.map((step) => newNode(step));
+    const nodes = this.dag.steps.map((step) => newNodeState(step));
     for (const node of nodes) this.nodesByName.set(node.step.name, node);
     for (const step of this.dag.steps)
       this.ancestors.set(step.name, this.collectAncestors(step.name));
@@ -132,7 +132,7 @@ export class DagRunner {
     const handlers: DagRunSnapshot['handlers'] = {};
     for (const name of HANDLER_NAMES) {
       const step = this.dag.handlerOn[name];
-      if (step) handlers[name] = newNode(step);
+      if (step) handlers[name] = newNodeState(step);
     }
     this.snapshot = {
       name: this.dag.name,
@@ -615,7 +615,8 @@ export class DagRunner {
   }
 }
 
-function newNode(step: Step): NodeState {
+/** The state of a step that has not run yet. */
+export function newNodeState(step: Step): NodeState {
   return {
     step,
     status: NodeStatus.NotStarted,
