@@ -5,6 +5,7 @@ import {
   HANDLER_NAMES,
   describeDefaultParams,
   newNodeState,
+  omitEmpty,
   toStepDetails,
   type Dag,
   type DagMetadata,
@@ -13,20 +14,6 @@ import {
 } from '@dagu-ts/core';
 
 type Json = Record<string, unknown>;
-
-/** Dagu's omitempty: '', 0, false, undefined and [] are left out. */
-function omitEmpty(object: Json): Json {
-  return Object.fromEntries(
-    Object.entries(object).filter(
-      ([, v]) =>
-        v !== '' &&
-        v !== 0 &&
-        v !== false &&
-        v !== undefined &&
-        !(Array.isArray(v) && v.length === 0),
-    ),
-  );
-}
 
 /** DAG (§3.7), the listing form. */
 export function toDagSummary(metadata: DagMetadata): Json {

@@ -25,6 +25,7 @@ export { safeName } from './run/logs.js';
 export type * from './ports.js';
 export {
   formatRunTime,
+  omitEmpty,
   toDagRunDetails,
   toDagRunSummary,
   toNodeDetails,

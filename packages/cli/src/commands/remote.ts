@@ -9,6 +9,7 @@ import {
   DaguTimeoutError,
   type DaguClient,
 } from '@dagu-ts/client';
+import { formatTable } from '../table.js';
 import { dagNameOf } from './context.js';
 import { describeRun, formatHistory, runNotFound, type RunDetailsView } from './status.js';
 
@@ -255,12 +256,5 @@ export function remoteList(url: string): Promise<number> {
 /** `list` table: file, DAG name, schedule, latest status, suspended. */
 export function formatDagList(rows: string[][]): string {
   if (rows.length === 0) return 'no DAG files\n';
-  const header = ['FILE', 'NAME', 'SCHEDULE', 'LATEST', 'FLAGS'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const format = (row: string[]) =>
-    row
-      .map((cell, i) => cell.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return `${[format(header), ...rows.map(format)].join('\n')}\n`;
+  return formatTable(['FILE', 'NAME', 'SCHEDULE', 'LATEST', 'FLAGS'], rows);
 }

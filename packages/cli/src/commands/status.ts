@@ -1,6 +1,7 @@
 // `dagu-ts status` and `dagu-ts history`: what the store knows about a DAG's runs. The text is
 // printed from the API's DAGRunDetails shape, so local and remote (--server) output agree.
 import { dagRunStatusLabel, formatRunTime, toDagRunDetails } from '@dagu-ts/core';
+import { formatTable } from '../table.js';
 import { dagNameOf, fail, withStore } from './context.js';
 
 interface NodeView {
@@ -79,15 +80,8 @@ export function describeRun(run: RunDetailsView, error?: string): string {
 /** `history` table: run id, status label, started, finished, params. */
 export function formatHistory(name: string, rows: string[][], total: number): string {
   if (rows.length === 0) return `no runs of DAG ${name}\n`;
-  const header = ['RUN ID', 'STATUS', 'STARTED', 'FINISHED', 'PARAMS'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const format = (row: string[]) =>
-    row
-      .map((cell, i) => cell.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
   const more = total > rows.length ? `(${rows.length} of ${total} runs)\n` : '';
-  return `${[format(header), ...rows.map(format)].join('\n')}\n${more}`;
+  return `${formatTable(['RUN ID', 'STATUS', 'STARTED', 'FINISHED', 'PARAMS'], rows)}${more}`;
 }
 
 export async function historyCommand(

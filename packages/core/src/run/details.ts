@@ -8,7 +8,7 @@ import type { ConditionResult, DagRunSnapshot, NodeState } from './types.js';
 type Json = Record<string, unknown>;
 
 /** Drops keys whose value is '', 0, false, undefined or an empty array (Dagu's omitempty). */
-function omitEmpty(object: Json): Json {
+export function omitEmpty(object: Json): Json {
   return Object.fromEntries(
     Object.entries(object).filter(
       ([, v]) =>
