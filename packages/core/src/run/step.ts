@@ -14,7 +14,7 @@ import {
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Dag, Step } from '../dag/model.js';
+import type { Dag } from '../dag/model.js';
 import { evaluateEnvEntries } from '../env/index.js';
 import {
   createShellRunner,
@@ -171,7 +171,7 @@ export class StepExecution {
     const stderrFd = openSync(node.stderr, 'a');
     const deadline = mode.deadlineMs ?? step.timeoutSec;
     try {
-      const setupError = workDir.error ?? (await this.validateSetup(stepVars));
+      const setupError = workDir.error ?? (await this.retryPolicyProblem());
       if (setupError) {
         this.fail(setupError);
         return;
@@ -300,7 +300,7 @@ export class StepExecution {
     argv: [string, ...string[]] | string,
   ): Promise<Execution> {
     if (typeof argv === 'string') return { exitCode: 1, error: argv };
-    const scriptFile = await this.writeScript(context, argv);
+    const scriptFile = await this.writeScript(context);
     try {
       this.process = startStepProcess({
         argv: scriptFile ? ([...argv, scriptFile] as [string, ...string[]]) : argv,
@@ -368,10 +368,9 @@ export class StepExecution {
     return this.evaluatedCommand;
   }
 
-  private async writeScript(context: ExecutorContext, argv: string[]): Promise<string | undefined> {
+  private async writeScript(context: ExecutorContext): Promise<string | undefined> {
     const script = this.node.step.script;
     if (script === undefined || this.node.step.executor.type === 'shell') return undefined;
-    void argv;
     const text = await evaluateString(script, {
       ...context.evalContext(),
       backticks: false,
@@ -627,8 +626,8 @@ export class StepExecution {
     return { path, error };
   }
 
-  private async validateSetup(stepVars: Map<string, string>): Promise<string | undefined> {
-    void stepVars;
+  /** String retry limits/intervals must evaluate to integers (§2 retryPolicy). */
+  private async retryPolicyProblem(): Promise<string | undefined> {
     const policy = this.node.step.retryPolicy;
     for (const value of [policy?.limit, policy?.intervalSec]) {
       if (typeof value !== 'string') continue;
@@ -728,5 +727,3 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', done, { once: true });
   });
 }
-
-export type { Step };
