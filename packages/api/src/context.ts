@@ -6,9 +6,6 @@ import {
   parseDagMetadata,
   type Dag,
   type DagMetadata,
-  type DagRunRef,
-  type DagRunSnapshot,
-  type NodeStatus,
   type RunQuery,
   type StoredRun,
 } from '@dagu-ts/core';
@@ -16,17 +13,8 @@ import type { ApiDeps } from './deps.js';
 import { ApiError, notFound } from './errors.js';
 import type { RunSummaryFields } from './views.js';
 
-/**
- * Methods some stores have beyond core's RunStore port (the SQLite store has both); used when
- * present. See the README: they belong in the port.
- */
+/** A faster run listing some stores have beyond core's RunStore port; used when present. */
 export interface RunStoreExtras {
-  updateChildNodeStatus?(
-    root: DagRunRef,
-    childDagRunId: string,
-    stepName: string,
-    status: NodeStatus,
-  ): Promise<DagRunSnapshot>;
   listRunSummaries?(query: RunQuery): Promise<{ runs: RunSummaryFields[]; total: number }>;
 }
 

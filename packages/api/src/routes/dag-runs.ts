@@ -193,10 +193,7 @@ export function registerDagRunRoutes(router: Router, ctx: ApiContext): void {
     .patch(run, jsonBody, async (req, res) => {
       const status = requiredInt(bodyObject(req, true), 'status', 0, 5) as NodeStatus;
       const stored = await target(req);
-      if (!runExtras.updateChildNodeStatus)
-        throw new ApiError(500, 'internal_error', 'this store cannot change child runs');
-      await runExtras.updateChildNodeStatus.call(
-        deps.runs,
+      await deps.runs.updateChildNodeStatus(
         stored.snapshot.root,
         stored.snapshot.dagRunId,
         param(req, 'stepName'),
