@@ -41,3 +41,5 @@ export type {
   ScheduledRunLauncher,
   ScheduleKind,
 } from './schedule/scheduler.js';
+export { ProcessSpawner } from './run/spawner.js';
+export type { SpawnRequest } from './run/spawner.js';

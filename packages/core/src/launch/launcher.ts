@@ -14,6 +14,7 @@ import {
   type DagRunOptions,
   type DagRunResult,
 } from '../run/runner.js';
+import { ProcessSpawner } from '../run/spawner.js';
 import { DagRunStatus } from '../run/status.js';
 import type { RunEvent, RunRecorder } from '../run/types.js';
 
@@ -32,6 +33,8 @@ export interface RunLauncherOptions {
   onEvent?: (event: RunEvent) => void;
   /** How often queues are swept for runs that nothing else started (safety net). */
   sweepIntervalMs?: number;
+  /** Fork steps through a helper process (default) or, with false, from this process. */
+  spawnHelper?: boolean;
 }
 
 export interface LaunchOptions {
@@ -55,7 +58,10 @@ export class RunLauncher {
   private sweep: NodeJS.Timeout | undefined;
   private closed = false;
 
+  private readonly spawner: ProcessSpawner | undefined;
+
   constructor(private readonly options: RunLauncherOptions) {
+    this.spawner = options.spawnHelper === false ? undefined : new ProcessSpawner();
     const interval = options.sweepIntervalMs ?? 5_000;
     if (interval > 0) {
       this.sweep = setInterval(() => void this.dispatchAll(), interval);
@@ -205,6 +211,7 @@ export class RunLauncher {
     }
     for (const runner of this.active.values()) runner.stop();
     await Promise.allSettled([...this.finished]);
+    this.spawner?.close();
   }
 
   private async dispatch(queue: string, limit: number): Promise<void> {
@@ -266,6 +273,7 @@ export class RunLauncher {
       recorder,
       ...(this.options.dagSearchPaths ? { dagSearchPaths: this.options.dagSearchPaths } : {}),
       ...(this.options.baseEnv ? { baseEnv: this.options.baseEnv } : {}),
+      ...(this.spawner ? { spawner: this.spawner } : {}),
       ...options,
     });
     if (this.options.onEvent) runner.subscribe(this.options.onEvent);

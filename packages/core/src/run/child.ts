@@ -157,6 +157,7 @@ function startChild(context: ExecutorContext, dag: Dag, ref: ChildRunRef): Promi
     cwd: context.workDir,
     localDags: options.localDags ?? host.dag().localDags,
     ...(options.dagSearchPaths ? { dagSearchPaths: options.dagSearchPaths } : {}),
+    ...(options.spawner ? { spawner: options.spawner } : {}),
   });
   return runner.run();
 }

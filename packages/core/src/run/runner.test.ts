@@ -230,3 +230,42 @@ steps:
     expect(retried.snapshot.nodes.map((n) => n.status)).toEqual([4, 4, 3, 4]);
   });
 });
+
+describe('steps forked by a ProcessSpawner helper', () => {
+  it('gives the same exit codes, outputs and stop escalation as in-process spawning', async () => {
+    const { ProcessSpawner } = await import('./spawner.js');
+    const spawner = new ProcessSpawner();
+    try {
+      const dir = mkdtempSync(join(work, 'spawner-'));
+      const yaml = `type: graph
+steps:
+  - {name: out, command: echo from-helper, output: OUT}
+  - {name: bad, command: exit 3}
+  - {name: nowhere, command: "true", dir: /nonexistent/dagu-dir}
+`;
+      const dag = parseDag(yaml, { location: join(dir, 'spawned.yaml') });
+      const result = await new DagRunner({ dag, logDir: join(dir, 'logs'), spawner }).run();
+      expect(statuses(result)).toEqual({
+        out: [NodeStatus.Success, ''],
+        bad: [NodeStatus.Failed, 'exit status 3'],
+        nowhere: [NodeStatus.Failed, 'working directory does not exist: /nonexistent/dagu-dir'],
+      });
+      expect(result.snapshot.nodes[0]?.outputs.OUT).toBe('OUT=from-helper');
+
+      const pidFile = join(dir, 'grandchild.pid');
+      const stubborn = parseDag(
+        `maxCleanUpTimeSec: 1\nsteps:\n  - name: spawner\n    command: |\n      trap '' TERM\n      sh -c "trap '' TERM; sleep 60" &\n      echo $! > ${pidFile}\n      wait\n`,
+        { location: join(dir, 'stubborn.yaml') },
+      );
+      const runner = new DagRunner({ dag: stubborn, logDir: join(dir, 'logs'), spawner });
+      runner.subscribe((event) => {
+        if (event.type === 'step-started') setTimeout(() => runner.stop(), 300);
+      });
+      expect((await runner.run()).status).toBe(DagRunStatus.Canceled);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(isAlive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+    } finally {
+      spawner.close();
+    }
+  });
+});

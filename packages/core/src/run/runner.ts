@@ -4,6 +4,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import type { Dag, HandlerName, Step } from '../dag/model.js';
 import type { RunTrigger } from '../ports.js';
+import type { ProcessSpawner } from './spawner.js';
 import { HANDLER_NAMES } from '../dag/model.js';
 import { createShellRunner, type StepIdInfo } from '../eval/index.js';
 import { prepareRunEnvironment, type ParamsOverride, type RunEnvironment } from './environment.js';
@@ -53,6 +54,8 @@ export interface DagRunOptions {
   retry?: { previous: DagRunSnapshot; step?: string };
   /** What started the run, for the record (`child` for child runs). */
   trigger?: RunTrigger;
+  /** Fork step processes through this helper instead of this process (long-lived servers). */
+  spawner?: ProcessSpawner;
 }
 
 export interface DagRunResult {

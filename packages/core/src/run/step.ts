@@ -302,13 +302,23 @@ export class StepExecution {
     if (typeof argv === 'string') return { exitCode: 1, error: argv };
     const scriptFile = await this.writeScript(context);
     try {
-      this.process = startStepProcess({
-        argv: scriptFile ? ([...argv, scriptFile] as [string, ...string[]]) : argv,
-        cwd: context.workDir,
-        env: context.env,
-        stdoutFd: context.stdoutFd,
-        stderrFd: context.stderrFd,
-      });
+      const fullArgv = scriptFile ? ([...argv, scriptFile] as [string, ...string[]]) : argv;
+      const spawner = this.host.options().spawner;
+      this.process = spawner
+        ? spawner.start({
+            argv: fullArgv,
+            cwd: context.workDir,
+            env: context.env,
+            stdoutPath: this.node.stdout,
+            stderrPath: this.node.stderr,
+          })
+        : startStepProcess({
+            argv: fullArgv,
+            cwd: context.workDir,
+            env: context.env,
+            stdoutFd: context.stdoutFd,
+            stderrFd: context.stderrFd,
+          });
       if (this.abort.signal.aborted)
         this.process.signal(
           this.killed ? 'SIGKILL' : ((this.node.step.signalOnStop ?? 'SIGTERM') as NodeJS.Signals),

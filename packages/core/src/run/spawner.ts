@@ -1,0 +1,167 @@
+// Step processes forked by a small helper process instead of the engine's own process. Forking
+// copies the page tables of the forking process, so in a server holding 100+ MB a spawn costs
+// several milliseconds of blocked event loop; a helper of baseline Node size forks faster and
+// off the server's loop. The helper opens the step's log files by path (append mode) and reports
+// each process's pid and exit over IPC; signals still go straight from here to the group.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { StepProcess, StepProcessResult } from './process.js';
+
+export interface SpawnRequest {
+  argv: readonly [string, ...string[]];
+  cwd: string;
+  env: Record<string, string>;
+  stdoutPath: string;
+  stderrPath: string;
+}
+
+type HelperMessage =
+  | { id: number; type: 'spawned'; pid: number }
+  | {
+      id: number;
+      type: 'exit';
+      exitCode: number;
+      signal: NodeJS.Signals | null;
+      spawnError: string | null;
+    };
+
+// Plain CommonJS run with `node -e`: no file to resolve, whether the engine runs from src or dist.
+const HELPER_SOURCE = `
+const { spawn } = require('node:child_process');
+const { openSync, closeSync } = require('node:fs');
+process.on('disconnect', () => process.exit(0));
+process.on('message', (m) => {
+  let done = false;
+  const finish = (exitCode, signal, spawnError) => {
+    if (done) return;
+    done = true;
+    process.send({ id: m.id, type: 'exit', exitCode, signal, spawnError });
+  };
+  let out, err;
+  try {
+    out = openSync(m.stdoutPath, 'a');
+    err = openSync(m.stderrPath, 'a');
+  } catch (e) {
+    return finish(1, null, String(e && e.message || e));
+  }
+  let child;
+  try {
+    child = spawn(m.argv[0], m.argv.slice(1), { cwd: m.cwd, env: m.env, stdio: ['ignore', out, err], detached: true });
+  } catch (e) {
+    closeSync(out); closeSync(err);
+    return finish(1, null, String(e && e.message || e));
+  }
+  closeSync(out); closeSync(err);
+  child.once('spawn', () => process.send({ id: m.id, type: 'spawned', pid: child.pid }));
+  child.once('error', (e) => finish(1, null, e.message));
+  child.once('exit', (code, signal) => finish(code === null ? -1 : code, signal, null));
+});
+`;
+
+interface Pending {
+  resolve: (result: StepProcessResult) => void;
+  process: { pid: number | undefined; pendingSignal: NodeJS.Signals | undefined };
+}
+
+export class ProcessSpawner {
+  private helper: ChildProcess | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  start(request: SpawnRequest): StepProcess {
+    const helper = this.ensureHelper();
+    const id = this.nextId++;
+    const state: Pending['process'] = { pid: undefined, pendingSignal: undefined };
+    const done = new Promise<StepProcessResult>((resolve) =>
+      this.pending.set(id, { resolve, process: state }),
+    );
+    if (this.pending.size === 1) this.ref(true);
+    helper.send({ id, ...request });
+    const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
+      if (state.pid === undefined) return false;
+      try {
+        process.kill(-state.pid, signal);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    return {
+      get pid() {
+        return state.pid;
+      },
+      done,
+      signal: (signal) => {
+        // A signal that arrives before the helper reported the pid is delivered on arrival.
+        if (state.pid === undefined) state.pendingSignal = signal;
+        return signalGroup(signal);
+      },
+      groupAlive: () => signalGroup(0),
+    };
+  }
+
+  close(): void {
+    this.helper?.kill();
+    this.helper = undefined;
+  }
+
+  private ensureHelper(): ChildProcess {
+    if (this.helper && this.helper.connected) return this.helper;
+    const helper = spawn(process.execPath, ['-e', HELPER_SOURCE], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    helper.on('message', (message: HelperMessage) => this.onMessage(message));
+    helper.on('exit', () => {
+      // A helper that died takes its children's reports with it: fail what was in flight.
+      for (const [id, entry] of this.pending) {
+        entry.resolve({
+          exitCode: 1,
+          signal: undefined,
+          spawnError: new Error('the process spawner exited'),
+        });
+        this.pending.delete(id);
+      }
+      if (this.helper === helper) this.helper = undefined;
+    });
+    this.helper = helper;
+    this.ref(false);
+    return helper;
+  }
+
+  private onMessage(message: HelperMessage): void {
+    const entry = this.pending.get(message.id);
+    if (!entry) return;
+    if (message.type === 'spawned') {
+      entry.process.pid = message.pid;
+      if (entry.process.pendingSignal) {
+        try {
+          process.kill(-message.pid, entry.process.pendingSignal);
+        } catch {
+          // Already gone.
+        }
+      }
+      return;
+    }
+    this.pending.delete(message.id);
+    if (this.pending.size === 0) this.ref(false);
+    entry.resolve({
+      exitCode: message.exitCode,
+      signal: message.signal ?? undefined,
+      spawnError: message.spawnError === null ? undefined : new Error(message.spawnError),
+    });
+  }
+
+  /** The helper keeps this process alive only while steps are in flight. */
+  private ref(active: boolean): void {
+    const helper = this.helper;
+    if (!helper) return;
+    const channel = helper.channel as { ref(): void; unref(): void } | undefined;
+    if (active) {
+      helper.ref();
+      channel?.ref();
+    } else {
+      helper.unref();
+      channel?.unref();
+    }
+  }
+}
