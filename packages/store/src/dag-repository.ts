@@ -177,7 +177,7 @@ export class FileDagRepository implements DagRepository {
    * order; at most `limit` files. Files over MAX_DAG_FILE_BYTES are not searched.
    */
   async search(pattern: string, options: { limit?: number } = {}): Promise<DagSearchMatch[]> {
-    const search = compileSearchPattern(pattern);
+    const search = await compileSearchPattern(pattern);
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const results: DagSearchMatch[] = [];
     const files = (await this.list()).filter((file) => file.size <= MAX_DAG_FILE_BYTES);

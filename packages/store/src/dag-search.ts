@@ -2,7 +2,7 @@
 // expression, as in Dagu (Go's regexp), matched case-insensitively line by line. RE2 matches in
 // time linear in the input, so a pattern like `(a+)+$` cannot backtrack catastrophically: the
 // work is bounded by pattern size × file size, and both are capped.
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { DaguError, type DagSearchMatch } from '@dagu-ts/core';
 
 /** Longest pattern accepted. */
@@ -20,14 +20,18 @@ export interface CompiledSearch {
   mayMatch(text: string): boolean;
 }
 
-/** Compiles a user pattern; a DaguError `bad_request` when it is too long or not valid RE2. */
-export function compileSearchPattern(pattern: string): CompiledSearch {
+/**
+ * Compiles a user pattern; a DaguError `bad_request` when it is too long or not valid RE2. The
+ * RE2 engine is loaded on the first search, so a server that never searches does not carry it.
+ */
+export async function compileSearchPattern(pattern: string): Promise<CompiledSearch> {
   if (pattern.length === 0) throw new DaguError('bad_request', 'the search pattern is empty');
   if (pattern.length > MAX_SEARCH_PATTERN_LENGTH)
     throw new DaguError(
       'bad_request',
       `the search pattern is longer than ${MAX_SEARCH_PATTERN_LENGTH} characters`,
     );
+  const { RE2JS } = await import('re2js');
   let compiled: RE2JS;
   let wholeText: RE2JS;
   try {
