@@ -9,7 +9,7 @@ import {
   type RunQuery,
   type StoredRun,
 } from '@dagu-ts/core';
-import type { Request, Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { allow } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
@@ -173,35 +173,24 @@ export function registerDagRunRoutes(router: Router, ctx: ApiContext): void {
   }
 
   // 22. PATCH …/steps/{stepName}/status, 29. …/children/{childDAGRunId}/steps/{stepName}/status
-  router
-    .route('/dag-runs/:name/:dagRunId/steps/:stepName/status')
-    .patch(run, jsonBody, async (req, res) => {
-      const status = requiredInt(bodyObject(req, true), 'status', 0, 5) as NodeStatus;
-      const stored = await target(req);
-      await deps.runs.updateNodeStatus(
-        stored.snapshot.name,
-        stored.snapshot.dagRunId,
-        param(req, 'stepName'),
-        status,
-      );
-      res.status(200).end();
-    })
-    .all(methodNotAllowed);
-
-  router
-    .route('/dag-runs/:name/:dagRunId/children/:childDAGRunId/steps/:stepName/status')
-    .patch(run, jsonBody, async (req, res) => {
-      const status = requiredInt(bodyObject(req, true), 'status', 0, 5) as NodeStatus;
-      const stored = await target(req);
-      await deps.runs.updateChildNodeStatus(
-        stored.snapshot.root,
-        stored.snapshot.dagRunId,
-        param(req, 'stepName'),
-        status,
-      );
-      res.status(200).end();
-    })
-    .all(methodNotAllowed);
+  const setStepStatus = async (req: Request, res: Response): Promise<void> => {
+    const status = requiredInt(bodyObject(req, true), 'status', 0, 5) as NodeStatus;
+    const { snapshot } = await target(req);
+    const stepName = param(req, 'stepName');
+    // A child run is addressed through its root; a root run by its own name.
+    if (snapshot.parent) {
+      await deps.runs.updateChildNodeStatus(snapshot.root, snapshot.dagRunId, stepName, status);
+    } else {
+      await deps.runs.updateNodeStatus(snapshot.name, snapshot.dagRunId, stepName, status);
+    }
+    res.status(200).end();
+  };
+  for (const path of [
+    '/dag-runs/:name/:dagRunId/steps/:stepName/status',
+    '/dag-runs/:name/:dagRunId/children/:childDAGRunId/steps/:stepName/status',
+  ]) {
+    router.route(path).patch(run, jsonBody, setStepStatus).all(methodNotAllowed);
+  }
 
   // 23. POST …/retry — the path's run gets a new attempt (body dagRunId is informational).
   router

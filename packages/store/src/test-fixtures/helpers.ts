@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import {
   DagRunStatus,
   NodeStatus,
+  newNodeState,
   parseDag,
   type Dag,
   type DagRunSnapshot,
@@ -28,24 +29,7 @@ export function dagOf(name: string, steps: readonly string[] = ['a', 'b'], extra
 }
 
 export function nodeOf(step: Step, status: NodeStatus = NodeStatus.NotStarted): NodeState {
-  return {
-    step,
-    status,
-    stdout: '',
-    stderr: '',
-    startedAt: '',
-    finishedAt: '',
-    retriedAt: '',
-    retryCount: 0,
-    doneCount: 0,
-    repeated: false,
-    exitCode: 0,
-    error: '',
-    preconditions: [],
-    children: [],
-    childrenRepeated: [],
-    outputs: {},
-  };
+  return { ...newNodeState(step), status };
 }
 
 let counter = 0;
