@@ -31,6 +31,7 @@ export {
   toNodeDetails,
   toStepDetails,
 } from './run/details.js';
+export { systemClock, type Clock } from './clock.js';
 export { RunLauncher } from './launch/launcher.js';
 export type { LaunchOptions, LaunchResult, RunLauncherOptions } from './launch/launcher.js';
 export { Scheduler } from './schedule/scheduler.js';

@@ -3,6 +3,7 @@
 // Persistence is only through the ports, so the same launcher works on any store.
 import { existsSync } from 'node:fs';
 import type { Dag } from '../dag/model.js';
+import { systemClock, type Clock } from '../clock.js';
 import { DaguError } from '../errors.js';
 import type { CancelStore, QueueStore, RunStore, RunTrigger, StoredRun } from '../ports.js';
 import type { ParamsOverride } from '../run/environment.js';
@@ -35,6 +36,8 @@ export interface RunLauncherOptions {
   sweepIntervalMs?: number;
   /** Fork steps through a helper process (default) or, with false, from this process. */
   spawnHelper?: boolean;
+  /** Stamps run ids and run times; the scheduler must read the same clock (default: system). */
+  clock?: Clock;
 }
 
 export interface LaunchOptions {
@@ -110,6 +113,7 @@ export class RunLauncher {
       ...(options.params ? { params: options.params } : {}),
       overrideBackticks: options.overrideBackticks ?? true,
       ...(this.options.baseEnv ? { baseEnv: this.options.baseEnv } : {}),
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
     });
     await this.options.runs.createQueuedRun({ dag, snapshot, trigger: options.trigger });
     await this.options.queue.enqueue({
@@ -274,6 +278,7 @@ export class RunLauncher {
       ...(this.options.dagSearchPaths ? { dagSearchPaths: this.options.dagSearchPaths } : {}),
       ...(this.options.baseEnv ? { baseEnv: this.options.baseEnv } : {}),
       ...(this.spawner ? { spawner: this.spawner } : {}),
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
       ...options,
     });
     if (this.options.onEvent) runner.subscribe(this.options.onEvent);
@@ -312,7 +317,7 @@ export class RunLauncher {
   }
 
   private async newRunId(dag: Dag, requested: string | undefined): Promise<string> {
-    const dagRunId = requested ?? newDagRunId();
+    const dagRunId = requested ?? newDagRunId((this.options.clock ?? systemClock).now().getTime());
     if (requested && (await this.options.runs.getRun(dag.name, requested))) {
       throw new DaguError(
         'already_exists',

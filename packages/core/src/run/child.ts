@@ -158,6 +158,7 @@ function startChild(context: ExecutorContext, dag: Dag, ref: ChildRunRef): Promi
     localDags: options.localDags ?? host.dag().localDags,
     ...(options.dagSearchPaths ? { dagSearchPaths: options.dagSearchPaths } : {}),
     ...(options.spawner ? { spawner: options.spawner } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   return runner.run();
 }

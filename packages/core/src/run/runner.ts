@@ -10,6 +10,7 @@ import { createShellRunner, type StepIdInfo } from '../eval/index.js';
 import { prepareRunEnvironment, type ParamsOverride, type RunEnvironment } from './environment.js';
 import { evaluateConditions } from './conditions.js';
 import { newAttemptId, newDagRunId } from './ids.js';
+import { systemClock, type Clock } from '../clock.js';
 import { runLogLayout, type RunLogLayout } from './logs.js';
 import { DagRunStatus, NodeStatus, dagRunStatusLabel } from './status.js';
 import { StepExecution, type StepHost } from './step.js';
@@ -56,6 +57,8 @@ export interface DagRunOptions {
   trigger?: RunTrigger;
   /** Fork step processes through this helper instead of this process (long-lived servers). */
   spawner?: ProcessSpawner;
+  /** Source of every timestamp of the run (default: the machine's clock). */
+  clock?: Clock;
 }
 
 export interface DagRunResult {
@@ -78,6 +81,7 @@ export async function createQueuedSnapshot(
     params?: ParamsOverride;
     overrideBackticks?: boolean;
     baseEnv?: DagRunOptions['baseEnv'];
+    clock?: Clock;
   },
 ): Promise<DagRunSnapshot> {
   const environment = await prepareRunEnvironment(dag, {
@@ -85,15 +89,17 @@ export async function createQueuedSnapshot(
     ...(options.baseEnv ? { baseEnv: options.baseEnv } : {}),
     overrideBackticks: options.overrideBackticks ?? true,
   });
+  const clock = options.clock ?? systemClock;
   const runner = new DagRunner({
     dag,
     logDir: '',
+    clock,
     ...(options.dagRunId ? { dagRunId: options.dagRunId } : {}),
   });
   return {
     ...runner.snapshot,
     status: DagRunStatus.Queued,
-    queuedAt: new Date().toISOString(),
+    queuedAt: clock.now().toISOString(),
     params: environment.paramsList.join(' '),
     paramsList: environment.paramsList,
   };
@@ -122,11 +128,13 @@ export class DagRunner {
   private runLogFd: number | undefined;
   private escalation: NodeJS.Timeout | undefined;
   private finished = false;
+  private readonly clock: Clock;
 
   constructor(options: DagRunOptions) {
     this.options = options;
+    this.clock = options.clock ?? systemClock;
     this.dag = options.dag;
-    this.dagRunId = options.dagRunId ?? newDagRunId();
+    this.dagRunId = options.dagRunId ?? newDagRunId(this.clock.now().getTime());
     const nodes = this.dag.steps.map((step) => newNodeState(step));
     for (const node of nodes) this.nodesByName.set(node.step.name, node);
     for (const step of this.dag.steps)
@@ -219,7 +227,7 @@ export class DagRunner {
   }
 
   async run(): Promise<DagRunResult> {
-    const startedAt = new Date();
+    const startedAt = this.clock.now();
     const logBase = this.dag.logDir ?? this.options.logDir;
     this.layout = runLogLayout(
       logBase,
@@ -313,6 +321,7 @@ export class DagRunner {
     },
     emit: (type, node) => this.emit({ type, run: this.snapshot, node }),
     log: (line) => this.log(line),
+    now: () => this.clock.now(),
   };
 
   private get engineCwd(): string {
@@ -582,7 +591,7 @@ export class DagRunner {
   private async finish(): Promise<DagRunResult> {
     this.snapshot.status = this.computeStatus();
     this.snapshot.error = this.lastError;
-    this.snapshot.finishedAt = new Date().toISOString();
+    this.snapshot.finishedAt = this.clock.now().toISOString();
     this.finished = true;
     this.log(
       `run finished: status=${dagRunStatusLabel(this.snapshot.status)}${this.lastError ? ` error=${this.lastError}` : ''}`,
@@ -614,7 +623,7 @@ export class DagRunner {
 
   private log(line: string): void {
     if (this.runLogFd === undefined) return;
-    writeSync(this.runLogFd, `${new Date().toISOString()} ${line}\n`);
+    writeSync(this.runLogFd, `${this.clock.now().toISOString()} ${line}\n`);
   }
 }
 

@@ -51,6 +51,8 @@ export interface StepHost {
   clearError(message: string): void;
   emit(type: Extract<RunEvent, { node: NodeState }>['type'], node: NodeState): Promise<void>;
   log(line: string): void;
+  /** The run's clock: every timestamp of a run comes from it. */
+  now(): Date;
 }
 
 /** The result of one execution of a step. */
@@ -135,7 +137,7 @@ export class StepExecution {
   async run(): Promise<void> {
     const { node, host, mode } = this;
     const step = node.step;
-    node.startedAt = new Date().toISOString();
+    node.startedAt = this.host.now().toISOString();
     await host.emit('step-started', node);
 
     const workDir = this.resolveWorkDir();
@@ -152,16 +154,16 @@ export class StepExecution {
       });
       if (node.preconditions.some((r) => r.error !== '')) {
         if (node.status === NodeStatus.Running) node.status = NodeStatus.Skipped;
-        node.finishedAt = new Date().toISOString();
+        node.finishedAt = this.host.now().toISOString();
         return;
       }
     }
     if (!mode.handler && host.isCanceled()) {
-      node.finishedAt = new Date().toISOString();
+      node.finishedAt = this.host.now().toISOString();
       return;
     }
 
-    const now = new Date();
+    const now = this.host.now();
     const layout = host.layout();
     node.stdout = layout.stepLogFile(step.name, 'out', now);
     node.stderr = layout.stepLogFile(step.name, 'err', now);
@@ -225,7 +227,7 @@ export class StepExecution {
     } finally {
       closeSync(stdoutFd);
       closeSync(stderrFd);
-      node.finishedAt = new Date().toISOString();
+      node.finishedAt = this.host.now().toISOString();
     }
   }
 
@@ -500,7 +502,7 @@ export class StepExecution {
           if (node.status === NodeStatus.Running) node.status = NodeStatus.Canceled;
           return false;
         }
-        node.retriedAt = new Date().toISOString();
+        node.retriedAt = this.host.now().toISOString();
         return true;
       }
       node.status = NodeStatus.Failed;

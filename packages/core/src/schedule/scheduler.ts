@@ -4,6 +4,7 @@
 // its tick in the store. Missed ticks while no scheduler ran are not replayed (Dagu's default).
 import { watch, type FSWatcher } from 'node:fs';
 import { CronExpressionParser } from 'cron-parser';
+import { systemClock, type Clock } from '../clock.js';
 import { loadDag } from '../dag/loader.js';
 import type { Dag, ScheduleEntry } from '../dag/model.js';
 import type { LaunchOptions, LaunchResult } from '../launch/launcher.js';
@@ -23,8 +24,11 @@ export interface ScheduledRunLauncher {
   stop(name: string, dagRunId: string): Promise<void>;
 }
 
-export interface SchedulerClock {
-  now(): Date;
+/**
+ * The scheduler compares its ticks with the times stamped on runs, so it must share the clock
+ * of the launcher that starts them (RunLauncherOptions.clock).
+ */
+export interface SchedulerClock extends Clock {
   setTimeout(callback: () => void, ms: number): { cancel(): void };
 }
 
@@ -56,7 +60,7 @@ const MINUTE_MS = 60_000;
 const STOP_WAIT_MS = 10 * MINUTE_MS;
 
 const realClock: SchedulerClock = {
-  now: () => new Date(),
+  now: () => systemClock.now(),
   setTimeout: (callback, ms) => {
     const timer = setTimeout(callback, ms);
     return { cancel: () => clearTimeout(timer) };
