@@ -26,6 +26,10 @@ beforeAll(async () => {
   writeFileSync(join(dags, 'bad.yaml'), 'steps:\n  - {name: boom, command: exit 3}\n');
   writeFileSync(join(dags, 'long.yaml'), 'steps:\n  - {name: wait, command: sleep 30}\n');
   writeFileSync(
+    join(dags, 'noisy.yaml'),
+    'steps:\n  - name: talk\n    command: sh -c \'for i in 1 2 3; do echo "line $i"; sleep 0.4; done; echo oops >&2; exit 4\'\n',
+  );
+  writeFileSync(
     join(dags, 'flaky.yaml'),
     `steps:\n  - {name: check, command: test -f ${join(work, 'marker')}}\n`,
   );
@@ -34,6 +38,7 @@ beforeAll(async () => {
     DAGU_HOME: serverHome,
     DAGU_AUTH_BASIC_USERNAME: 'ops',
     DAGU_AUTH_BASIC_PASSWORD: 'pw',
+    DAGU_AUTH_TOKEN: 'static-token',
     DAGU_SKIP_EXAMPLES: '1',
   };
   server = spawn(process.execPath, [serverMain, '--port', '0'], {
@@ -136,6 +141,35 @@ describe('remote CLI', () => {
       const dequeued = await remote('dequeue', 'long', '--run-id', 'q-later');
       expect(dequeued.code, dequeued.stderr).toBe(0);
     });
+  });
+
+  it('logs prints and follows a step over HTTP; status shows the failed step’s last lines', async () => {
+    const starting = remote('start', 'noisy', '-r', 'n1', '-p', '{"WHO":"json"}');
+    for (let i = 0; i < 100; i++) {
+      if ((await remote('status', 'noisy', '--json')).stdout.includes('"dagRunId": "n1"')) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const followed = await remote('logs', 'noisy', '-r', 'n1', '--step', 'talk', '--follow');
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toBe('line 1\nline 2\nline 3\n');
+    expect((await starting).code).toBe(1);
+    const logs = await remote('logs', 'noisy', '-r', 'n1', '--step', 'talk');
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toBe('line 1\nline 2\nline 3\n');
+    expect((await remote('logs', 'noisy', '--step', 'talk', '--stderr')).stdout).toBe('oops\n');
+    const status = await remote('status', 'noisy');
+    expect(status.stdout).toMatch(/talk\s+failed/);
+    expect(status.stdout).toContain('Log of talk (last 1 line(s)):\n  | oops');
+    expect(status.stdout).toContain('Params:   WHO=json');
+  });
+
+  it('authenticates with DAGU_AUTH_TOKEN as documented', async () => {
+    const withToken = await runCli(['--server', url, 'list'], {
+      env: { DAGU_HOME: cliHome, DAGU_AUTH_TOKEN: 'static-token' },
+      cwd: work,
+    });
+    expect(withToken.code, withToken.stderr).toBe(0);
+    expect(withToken.stdout).toContain('noisy');
   });
 
   it('reports API errors and unreachable servers on one line with exit 1', async () => {

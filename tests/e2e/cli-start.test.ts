@@ -118,12 +118,10 @@ describe('dagu-ts start on the corpus', () => {
   });
 
   it('rejects a bad --run-id before running anything', async () => {
-    const result = await runCli([
-      'start',
-      '--run-id',
-      'bad id!',
-      join(corpusDir, 'c01-chain-outputs.yaml'),
-    ]);
+    const result = await runCli(
+      ['start', '--run-id', 'bad id!', join(corpusDir, 'c01-chain-outputs.yaml')],
+      { env: caseEnv(mkdtempSync(join(work, 'bad-run-id-'))) },
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('invalid run id');
   });

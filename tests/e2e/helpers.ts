@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -11,7 +14,18 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built `dagu-ts` binary as a user would. */
+// A command run without its own DAGU_HOME must never touch the machine's real one.
+let defaultHome: string | undefined;
+function isolatedHome(): string {
+  if (!defaultHome) {
+    const home = mkdtempSync(join(tmpdir(), 'dagu-cli-home-'));
+    process.once('exit', () => rmSync(home, { recursive: true, force: true }));
+    defaultHome = home;
+  }
+  return defaultHome;
+}
+
+/** Runs the built `dagu-ts` binary as a user would, in a throwaway DAGU_HOME unless given one. */
 export function runCli(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
@@ -19,7 +33,7 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliBin, ...args], {
       cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, ...options.env },
+      env: { ...process.env, DAGU_HOME: isolatedHome(), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -55,6 +55,7 @@ describe('RunLauncher', () => {
       if (event.type === 'run-started') peak = Math.max(peak, ++running);
       if (event.type === 'run-finished') running--;
     };
+    await launcher.close();
     launcher = new RunLauncher({
       runs: store.runs,
       queue: store.queue,
@@ -192,5 +193,41 @@ describe('queues', () => {
     expect((await store.runs.getRun('gone', first.dagRunId))?.snapshot.status).toBe(
       DagRunStatus.Success,
     );
+  });
+});
+
+describe('RunLauncher retention', () => {
+  it('applies histRetentionDays when its runs end, not only for `dagu-ts start`', async () => {
+    let now = new Date('2031-03-01T10:00:00Z');
+    const clock = { now: () => now };
+    store.close();
+    store = openStore({ home, now: () => now });
+    await launcher.close();
+    launcher = new RunLauncher({
+      runs: store.runs,
+      queue: store.queue,
+      cancels: store.cancels,
+      logDir: store.paths.logDir,
+      sweepIntervalMs: 0,
+      clock,
+    });
+    const dag = parseDag('histRetentionDays: 2\nsteps:\n  - {name: a, command: "true"}\n', {
+      name: 'kept',
+    });
+    const finished = async (dagRunId: string) =>
+      (await store.runs.getRun('kept', dagRunId))?.snapshot.status === DagRunStatus.Success;
+    const old = await launcher.start(dag, { trigger: 'api', dagRunId: 'old' });
+    await waitUntil(() => finished(old.dagRunId));
+    now = new Date('2031-03-02T10:00:00Z');
+    const young = await launcher.start(dag, { trigger: 'api', dagRunId: 'young' });
+    await waitUntil(() => finished(young.dagRunId));
+    expect((await store.runs.listRuns({ name: 'kept' })).total).toBe(2);
+
+    now = new Date('2031-03-03T11:00:00Z'); // "old" is now older than 2 days, "young" is not
+    const latest = await launcher.start(dag, { trigger: 'schedule' });
+    await waitUntil(() => finished(latest.dagRunId));
+    await waitUntil(async () => (await store.runs.getRun('kept', 'old')) === undefined);
+    const left = (await store.runs.listRuns({ name: 'kept' })).runs.map((run) => run.dagRunId);
+    expect(left.sort()).toEqual([latest.dagRunId, 'young'].sort());
   });
 });

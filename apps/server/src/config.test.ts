@@ -255,6 +255,46 @@ describe('loadConfig auth, TLS, metrics, permissions, queues', () => {
     });
   });
 
+  it('has no CORS origins and no extra hosts by default; reads both from env and file', () => {
+    expect(load()).toMatchObject({ corsAllowedOrigins: [], allowedHosts: [] });
+    writeConfig(
+      [
+        'cors:',
+        '  allowedOrigins: [https://ui.example, "http://localhost:5173/"]',
+        'allowedHosts: [dagu.internal, "[::1]"]',
+      ].join('\n'),
+    );
+    expect(load()).toMatchObject({
+      corsAllowedOrigins: ['https://ui.example', 'http://localhost:5173'],
+      allowedHosts: ['dagu.internal', '[::1]'],
+    });
+    expect(
+      load({
+        env: {
+          DAGU_CORS_ALLOWED_ORIGINS: ' * ',
+          DAGU_ALLOWED_HOSTS: 'Dagu.Example.com, 10.0.0.5,,dagu_svc',
+        },
+      }),
+    ).toMatchObject({
+      corsAllowedOrigins: ['*'],
+      allowedHosts: ['dagu.example.com', '10.0.0.5', 'dagu_svc'],
+    });
+  });
+
+  it('refuses origins with a path or no scheme, and hosts with a port', () => {
+    expect(loadError({ env: { DAGU_CORS_ALLOWED_ORIGINS: 'https://ui.example/app' } })).toBe(
+      'invalid DAGU_CORS_ALLOWED_ORIGINS: "https://ui.example/app" is not an origin like https://ui.example:8443 (no path) or *',
+    );
+    expect(loadError({ env: { DAGU_CORS_ALLOWED_ORIGINS: 'ui.example' } })).toContain(
+      '"ui.example" is not an origin',
+    );
+    expect(loadError({ env: { DAGU_ALLOWED_HOSTS: 'dagu.example:8080' } })).toBe(
+      'invalid DAGU_ALLOWED_HOSTS: "dagu.example:8080" is not a host name or IP address without port, or *',
+    );
+    writeConfig('allowedHosts: 42\n');
+    expect(loadError()).toContain('allowedHosts: expected a list or a comma-separated string');
+  });
+
   it('reads the global queues from the config file', () => {
     writeConfig(
       [

@@ -2,6 +2,7 @@
 // config file > default. Environment and file names follow Dagu's, so a Dagu deployment carries
 // over. Every bad value is a ConfigError naming where it came from; nothing here logs.
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,6 +48,10 @@ export interface ServerConfig {
     jwtSecret?: string;
   };
   tls?: { certFile: string; keyFile: string };
+  /** Origins a browser page may call the API from (CORS); `*` any; empty = same origin only. */
+  corsAllowedOrigins: string[];
+  /** Host names served when auth is off, besides localhost, IP addresses and `host`; `*` any. */
+  allowedHosts: string[];
   /** DAGU_METRICS=public: /metrics without auth. */
   publicMetrics: boolean;
   /** IANA time zone (DAGU_TZ / tz). */
@@ -195,6 +200,16 @@ export function loadConfig(input: LoadConfigInput = {}): ServerConfig {
     first(fromEnv('DAGU_CERT_FILE'), fromFile('tls.certFile')),
     first(fromEnv('DAGU_KEY_FILE'), fromFile('tls.keyFile')),
   );
+  const corsAllowedOrigins = asList(
+    first(fromEnv('DAGU_CORS_ALLOWED_ORIGINS'), fromFile('cors.allowedOrigins')),
+    asOrigin,
+    'an origin like https://ui.example:8443 (no path) or *',
+  );
+  const allowedHosts = asList(
+    first(fromEnv('DAGU_ALLOWED_HOSTS'), fromFile('allowedHosts')),
+    asHostName,
+    'a host name or IP address without port, or *',
+  );
   const metrics = asChoice(first(fromEnv('DAGU_METRICS'), fromFile('metrics')), [
     'public',
     'private',
@@ -229,6 +244,8 @@ export function loadConfig(input: LoadConfigInput = {}): ServerConfig {
       ...(jwtSecret !== undefined ? { jwtSecret } : {}),
     },
     ...(tls ? { tls } : {}),
+    corsAllowedOrigins,
+    allowedHosts,
     publicMetrics: metrics === 'public',
     ...(tz !== undefined ? { tz } : {}),
     permissions: { writeDAGs: writeDAGs ?? true, runDAGs: runDAGs ?? true },
@@ -347,6 +364,46 @@ function asPath(candidate: Candidate | undefined): string | undefined {
   const value = asString(candidate);
   if (value === undefined || !candidate) return undefined;
   return resolve(candidate.base, value);
+}
+
+/** A list: a YAML sequence or a comma-separated string; each item checked by `item`. */
+function asList(
+  candidate: Candidate | undefined,
+  item: (value: string) => string | undefined,
+  expected: string,
+): string[] {
+  if (!candidate) return [];
+  const { value } = candidate;
+  const items =
+    typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : undefined;
+  if (!items) fail(candidate, 'expected a list or a comma-separated string');
+  return items.flatMap((entry: unknown) => {
+    if (typeof entry !== 'string') fail(candidate, `${JSON.stringify(entry)} is not a string`);
+    const text = entry.trim();
+    if (text === '') return [];
+    const checked = item(text);
+    if (checked === undefined) fail(candidate, `${JSON.stringify(text)} is not ${expected}`);
+    return [checked];
+  });
+}
+
+/** `*` or `scheme://host[:port]` as a browser sends it in Origin (no path). */
+function asOrigin(text: string): string | undefined {
+  if (text === '*') return text;
+  try {
+    const url = new URL(text);
+    const bare = url.pathname === '/' && !url.search && !url.hash && !url.username;
+    return bare && /^https?:$/.test(url.protocol) ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `*`, an IP address, or a host name without port. */
+function asHostName(text: string): string | undefined {
+  const bare = text.replace(/^\[(.*)\]$/, '$1');
+  if (text === '*' || isIP(bare) !== 0) return text.toLowerCase();
+  return /^[A-Za-z0-9_.-]+$/.test(text) ? text.toLowerCase() : undefined;
 }
 
 function asSeconds(candidate: Candidate | undefined): number | undefined {

@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,6 +225,55 @@ describe('the built server', () => {
     });
     await stopServer(server);
     expect(JSON.stringify(server.lines)).not.toContain('very-secret-pw');
+  });
+
+  it('refuses foreign Hosts and cross-origin requests by default; the settings open them', async () => {
+    /** GET or OPTIONS with a Host header of our choosing (fetch would not send it). */
+    const raw = (server: RunningServer, method: string, path: string, headers = {}) =>
+      new Promise<{ status: number; allowOrigin: unknown }>((resolve, reject) => {
+        const req = httpRequest(`${server.api}${path}`, { method, headers }, (res) => {
+          res.resume();
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode!,
+              allowOrigin: res.headers['access-control-allow-origin'],
+            }),
+          );
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const preflight = (origin: string) => ({
+      Origin: origin,
+      'Access-Control-Request-Method': 'POST',
+    });
+
+    const closed = await startServer();
+    expect((await raw(closed, 'GET', '/dags', { Host: 'evil.example' })).status).toBe(403);
+    expect((await raw(closed, 'GET', '/dags', { Host: 'localhost' })).status).toBe(200);
+    expect(await raw(closed, 'OPTIONS', '/dags', preflight('http://evil.example'))).toEqual({
+      status: 403,
+      allowOrigin: undefined,
+    });
+    const simple = await call(closed, 'POST', '/dags/example-hello/start', undefined, {
+      'Content-Type': 'text/plain',
+    });
+    expect(simple.status).toBe(415);
+    await stopServer(closed);
+
+    const open = await startServer({
+      env: {
+        DAGU_ALLOWED_HOSTS: 'dagu.internal',
+        DAGU_CORS_ALLOWED_ORIGINS: 'https://ui.example',
+      },
+    });
+    expect((await raw(open, 'GET', '/dags', { Host: 'dagu.internal:8080' })).status).toBe(200);
+    expect((await raw(open, 'GET', '/dags', { Host: 'evil.example' })).status).toBe(403);
+    expect(await raw(open, 'OPTIONS', '/dags', preflight('https://ui.example'))).toEqual({
+      status: 204,
+      allowOrigin: 'https://ui.example',
+    });
+    await stopServer(open);
   });
 
   it('wires JWT and token auth, public metrics, permissions and the base path', async () => {

@@ -14,6 +14,7 @@ import {
   USAGE,
   type ServerConfig,
 } from './config.js';
+import { installCrashPolicy } from './crash-policy.js';
 import { createRunEventFanout } from './events.js';
 import { hasNoDagFiles, writeExampleDags } from './examples.js';
 import { createServer, listen, ListenError, serverUrl, stopAccepting } from './listen.js';
@@ -36,6 +37,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const config = loadConfig({ flags });
   if (config.tz) process.env.TZ = config.tz;
   const logger = createLogger();
+  installCrashPolicy(logger);
   await serve(config, logger);
 }
 
@@ -66,6 +68,7 @@ async function serve(config: ServerConfig, logger: Logger): Promise<void> {
     runs: store.runs,
     queue: store.queue,
     cancels: store.cancels,
+    processes: store.processes,
     logDir: store.paths.logDir,
     dagSearchPaths: [store.paths.dagsDir],
     queueLimits: config.queues.limits,
@@ -88,10 +91,14 @@ async function serve(config: ServerConfig, logger: Logger): Promise<void> {
     flags: store.flags,
     cancels: store.cancels,
     launcher,
+    logDir: store.paths.logDir,
     version,
     basePath: config.basePath,
     auth: config.auth,
     permissions: config.permissions,
+    corsAllowedOrigins: config.corsAllowedOrigins,
+    // The name the operator made the server listen on is a name it is reached by.
+    allowedHosts: [config.host, ...config.allowedHosts],
     publicMetrics: config.publicMetrics,
     schedulerRunning: () => scheduler.isRunning,
     log: (entry) => logger.write(entry),

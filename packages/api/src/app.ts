@@ -1,12 +1,14 @@
 // The router factory and a ready-made app: `<basePath>/api/v2` with every operation of
-// api-v2.md Part B §4, behind logging, gzip, CORS and auth, ending in the one error mapper.
+// api-v2.md Part B §4, behind logging, gzip, browser safety (Host, CORS, cross-site writes) and
+// auth, ending in the one error mapper.
 import compression from 'compression';
 import express, { Router, type Express } from 'express';
-import { allow, createAuthMiddleware } from './auth.js';
+import { allow, authEnabled, createAuthMiddleware } from './auth.js';
+import { browserSafety } from './browser.js';
 import { createContext } from './context.js';
 import type { ApiDeps } from './deps.js';
 import { createErrorMapper, routeNotFound } from './errors.js';
-import { cors, defaultLog, localNodeOnly, requestLogger } from './http.js';
+import { defaultLog, localNodeOnly, requestLogger } from './http.js';
 import { createMetrics, type ApiMetrics } from './metrics.js';
 import { openApiDocument } from './openapi/document.js';
 import { methodNotAllowed } from './routes/common.js';
@@ -44,7 +46,15 @@ export function createApiRouter(deps: ApiDeps): ApiRouter {
   const api = Router({ caseSensitive: true, mergeParams: false });
   api.use(requestLogger(log));
   api.use(compression({ level: 5 }));
-  api.use(cors);
+  api.use(
+    browserSafety({
+      corsAllowedOrigins: deps.corsAllowedOrigins,
+      allowedHosts: deps.allowedHosts,
+      authEnabled: authEnabled(deps.auth),
+      // Liveness probes often use a service name as Host; /health tells nothing worth stealing.
+      isHostExempt: (path) => path.replace(/\/+$/, '') === '/health',
+    }),
+  );
   api.use(
     createAuthMiddleware({
       auth: deps.auth,

@@ -230,8 +230,8 @@ describe('several methods at once, permissions and plumbing', () => {
     expect((await noRun.call('GET', '/dags')).status).toBe(200);
   });
 
-  it('CORS: any origin, credentials, preflight without credentials', async () => {
-    const api = await open({ auth: { token: TOKEN } });
+  it('CORS for a configured origin: credentials, preflight without credentials', async () => {
+    const api = await open({ auth: { token: TOKEN }, corsAllowedOrigins: ['https://ui.example'] });
     const preflight = await api.call('OPTIONS', '/dags', {
       headers: {
         Origin: 'https://ui.example',
@@ -240,17 +240,18 @@ describe('several methods at once, permissions and plumbing', () => {
       },
     });
     expect(preflight.status).toBe(204);
-    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://ui.example');
     expect(preflight.headers.get('access-control-allow-methods')).toBe(
       'GET, POST, PUT, PATCH, DELETE, OPTIONS',
     );
     expect(preflight.headers.get('access-control-allow-headers')).toContain('Authorization');
     expect(preflight.headers.get('access-control-max-age')).toBe('300');
     expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(preflight.headers.get('vary')).toContain('Origin');
     const actual = await api.call('GET', '/dags', {
       headers: { Origin: 'https://ui.example', ...bearer(TOKEN) },
     });
-    expect(actual.headers.get('access-control-allow-origin')).toBe('*');
+    expect(actual.headers.get('access-control-allow-origin')).toBe('https://ui.example');
     const noOrigin = await api.call('GET', '/dags', { headers: bearer(TOKEN) });
     expect(noOrigin.headers.get('access-control-allow-origin')).toBeNull();
   });

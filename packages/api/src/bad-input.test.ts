@@ -1,7 +1,7 @@
 // The bad-input sweep: every route with malformed JSON, wrong types, huge bodies, traversal
 // names, invalid ids and wrong methods — never a 5xx, always the error envelope with the
 // status of Part A #7. Plus unknown routes, content types, gzip and the base path.
-import { gunzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type TestApi } from './testing/harness.js';
@@ -218,6 +218,77 @@ describe('the sweep', () => {
       }
       expect(status, `${route.method} ${path}`).toBe(404);
       expect(body.code).toBe('not_found');
+    }
+  });
+
+  it('bad percent-encoding in any path parameter is 400 on every route', async () => {
+    for (const bad of ['%', '%E0%A4%A', '%ZZ', 'a%', '%C0%AF', '%ED%A0%80']) {
+      for (const route of ROUTES) {
+        for (const key of ['f', 'n', 'id', 'c', 's'] as const) {
+          if (!route.path.includes(`{${key}}`)) continue;
+          const path = fill(route.path, { [key]: bad });
+          const { status, body } = await probe(`encoding ${bad}`, route.method, path, {
+            ...(route.body ? { json: route.body } : {}),
+            raw: true,
+          });
+          expect(status, `${route.method} ${path}`).toBe(400);
+          expect(body.code).toBe('bad_request');
+        }
+      }
+    }
+    // Query strings are decoded leniently; a stray % is data, never a 5xx.
+    for (const query of ['name=%', 'name=%E0%A4%A', 'tag=%ZZ', 'q=%', 'status=%32']) {
+      const path = query.startsWith('q=') ? `/dags/search?${query}` : `/dag-runs?${query}`;
+      const { status } = await probe(`query ${query}`, 'GET', path, { raw: true });
+      expect(status, path).toBeLessThan(500);
+    }
+  });
+
+  it('bodies: unknown encodings 415, bodies that do not decode 400, bombs 413', async () => {
+    const json = Buffer.from(JSON.stringify({ params: 'A=1' }));
+    const gzip = gzipSync(json);
+    const bomb = gzipSync(Buffer.alloc(BODY_LIMIT_BYTES * 4, ' '));
+    const cases: Array<{ encoding: string; body: Buffer; status: number }> = [
+      { encoding: 'bogus', body: json, status: 415 },
+      { encoding: 'gzip, bogus', body: json, status: 415 },
+      { encoding: 'gzip', body: gzip.subarray(0, gzip.length - 12), status: 400 },
+      { encoding: 'gzip', body: json, status: 400 },
+      { encoding: 'deflate', body: json, status: 400 },
+      { encoding: 'br', body: Buffer.from('\xff\xff\xff\xff'), status: 400 },
+      { encoding: 'gzip', body: bomb, status: 413 },
+      { encoding: 'gzip', body: gzipSync(Buffer.from('{"params": ')), status: 400 },
+    ];
+    for (const route of ROUTES.filter((r) => r.body)) {
+      const path = fill(route.path, {});
+      for (const { encoding, body, status } of cases) {
+        const result = await probe(`content-encoding ${encoding}`, route.method, path, {
+          body,
+          headers: { 'Content-Type': 'application/json', 'Content-Encoding': encoding },
+        });
+        expect(result.status, `${route.method} ${path} ${encoding} → ${result.text}`).toBe(status);
+        expect(result.body.code).toBe('bad_request');
+      }
+    }
+    // Well-formed compressed bodies are read.
+    const body = { params: 'A=1' };
+    for (const [encoding, compress] of [
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+      ['br', brotliCompressSync],
+    ] as const) {
+      const result = await probe(`${encoding} ok`, 'POST', '/dags/echo-params/enqueue', {
+        body: compress(Buffer.from(JSON.stringify(body))),
+        headers: { 'Content-Type': 'application/json', 'Content-Encoding': encoding },
+      });
+      expect(result.status, `${encoding}: ${result.text}`).toBe(200);
+    }
+    // Charsets body-parser cannot read, and JSON bodies on routes that take none.
+    for (const type of ['application/json; charset=latin1', 'application/json; charset=klingon']) {
+      const result = await probe(`charset ${type}`, 'POST', '/dags', {
+        body: '{"name":"x"}',
+        headers: { 'Content-Type': type },
+      });
+      expect(result.status, type).toBe(415);
     }
   });
 

@@ -1,6 +1,7 @@
 // Starting runs and everything under /dag-runs (api-v2.md §5.2 start/enqueue, §5.3, §6):
 // real runs of real child processes on a real store.
 import { rmSync, writeFileSync } from 'node:fs';
+import { createQueuedSnapshot, loadDag, type DagRunSnapshot } from '@dagu-ts/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type TestApi } from './testing/harness.js';
 
@@ -401,6 +402,55 @@ describe('GET /dag-runs and /dag-runs/{name}', () => {
     ]) {
       const bad = await api.call('GET', `/dag-runs?${query}`);
       expect(bad.status, query).toBe(400);
+    }
+  });
+
+  it('pages with limit and offset; the default page of /dag-runs is 100 runs', async () => {
+    // 250 finished runs of one DAG, one a minute on 2024-01-01 (no dependence on today).
+    const dag = await loadDag(api.store.dags.pathOf('lines'));
+    const base = await createQueuedSnapshot(dag, { dagRunId: 'template' });
+    const first = Date.UTC(2024, 0, 1);
+    const runs = Array.from({ length: 250 }, (_, i) => {
+      const dagRunId = `paged-${String(i).padStart(3, '0')}`;
+      const startedAt = new Date(first + i * 60_000).toISOString();
+      const snapshot: DagRunSnapshot = {
+        ...base,
+        dagRunId,
+        attemptId: `attempt-${i}`,
+        root: { name: base.name, dagRunId },
+        status: 4,
+        queuedAt: '',
+        startedAt,
+        finishedAt: startedAt,
+      };
+      return { dag, snapshot, trigger: 'api' as const };
+    });
+    expect(await api.store.runs.importRuns(runs)).toBe(250);
+    const window = `fromDate=${first / 1000}&toDate=${first / 1000 + 86_400}`;
+    const ids = async (path: string): Promise<string[]> => {
+      const { status, body } = await api.call('GET', path);
+      expect(status, path).toBe(200);
+      return body.dagRuns.map((r: { dagRunId: string }) => r.dagRunId);
+    };
+    const page = await ids(`/dag-runs?${window}`);
+    expect(page).toHaveLength(100);
+    expect(page[0]).toBe('paged-249');
+    expect(await ids(`/dag-runs?${window}&limit=3`)).toEqual([
+      'paged-249',
+      'paged-248',
+      'paged-247',
+    ]);
+    expect(await ids(`/dag-runs?${window}&limit=2&offset=10`)).toEqual(['paged-239', 'paged-238']);
+    expect(await ids(`/dag-runs?${window}&offset=200`)).toHaveLength(50);
+    expect(await ids(`/dag-runs?${window}&offset=250`)).toEqual([]);
+    expect(await ids(`/dag-runs?${window}&limit=1000`)).toHaveLength(250);
+    // The per-name listing keeps Dagu's page of up to 1000 runs, and pages the same way.
+    expect(await ids(`/dag-runs/lines?${window}`)).toHaveLength(250);
+    expect(await ids(`/dag-runs/lines?${window}&limit=1&offset=249`)).toEqual(['paged-000']);
+    for (const query of ['limit=0', 'limit=1001', 'limit=x', 'offset=-1', 'offset=1.5']) {
+      const bad = await api.call('GET', `/dag-runs?${query}`);
+      expect(bad.status, query).toBe(400);
+      expect(bad.body.code).toBe('bad_request');
     }
   });
 

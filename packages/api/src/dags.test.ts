@@ -422,6 +422,36 @@ describe('POST /dags/{f}/rename', () => {
     expect(traversal.status).toBe(400);
   });
 
+  it('moves the run history and its logs with a DAG named after its file', async () => {
+    const yaml = 'steps:\n  - name: hi\n    command: echo hello\n';
+    expect((await api.call('POST', '/dags', { json: { name: 'before', spec: yaml } })).status).toBe(
+      201,
+    );
+    const started = await api.call('POST', '/dags/before/start', { json: {} });
+    const id = started.body.dagRunId as string;
+    await api.waitForRun('before', id);
+    const renamed = await api.call('POST', '/dags/before/rename', {
+      json: { newFileName: 'after' },
+    });
+    expect(renamed.status).toBe(200);
+
+    const history = await api.call('GET', '/dags/after/dag-runs');
+    expect(history.body.dagRuns.map((r: { dagRunId: string }) => r.dagRunId)).toEqual([id]);
+    expect((await api.call('GET', `/dag-runs/before/${id}`)).status).toBe(404);
+    const details = await api.call('GET', `/dag-runs/after/${id}`);
+    expect(details.body.dagRunDetails.name).toBe('after');
+    expect(details.body.dagRunDetails.log).toContain(`${join('logs', 'after')}/`);
+    const log = await api.call('GET', `/dag-runs/after/${id}/steps/hi/log`);
+    expect(log.body.content).toBe('hello');
+    // A retry of the moved run records under the new name.
+    expect(
+      (await api.call('POST', `/dag-runs/after/${id}/retry`, { json: { dagRunId: id } })).status,
+    ).toBe(200);
+    await api.waitUntil(async () => (await api.store.runs.listAttempts('after', id)).length === 2);
+    await api.waitForRun('after', id);
+    expect((await api.call('GET', `/dag-runs/after/${id}`)).body.dagRunDetails.status).toBe(4);
+  });
+
   it('400 not_running while the DAG runs', async () => {
     const { body } = await api.call('POST', '/dags/limited/start', {
       json: { params: 'SLEEP=20' },

@@ -28,6 +28,8 @@ export interface ApiDeps {
   flags: FlagStore;
   cancels: CancelStore;
   launcher: RunLauncher;
+  /** Where run logs live (`<logDir>/<dag>/…`): a renamed DAG's log directory moves with it. */
+  logDir?: string;
   /** Product version reported by /health and dagu_info. */
   version: string;
   /** Prefix before /api/v2 (DAGU_BASE_PATH), e.g. "/dagu"; default "". */
@@ -36,6 +38,16 @@ export interface ApiDeps {
   auth?: AuthOptions;
   /** permissions.writeDAGs / permissions.runDAGs (both default true). */
   permissions?: { writeDAGs?: boolean; runDAGs?: boolean };
+  /**
+   * Origins (`https://ui.example`) a browser page may call the API from (CORS); `['*']` allows
+   * any. Default: none — only pages served by this server itself (same origin).
+   */
+  corsAllowedOrigins?: readonly string[];
+  /**
+   * Host names served when auth is off (DNS rebinding protection), besides `localhost` and IP
+   * addresses, which are always served; `['*']` allows any. Include the listen host's name.
+   */
+  allowedHosts?: readonly string[];
   /** DAGU_METRICS=public: /metrics without auth even when auth is on. */
   publicMetrics?: boolean;
   /** Whether cron scheduling runs in this process (dagu_scheduler_running). */

@@ -55,7 +55,12 @@ const DAGU_STATUS: Record<DaguError['code'], { status: number; code: ApiErrorCod
   not_running: { status: 400, code: 'not_running' },
   already_running: { status: 409, code: 'already_running' },
   internal_error: { status: 500, code: 'internal_error' },
+  // The store cannot be written right now (disk full, read-only): a retry may succeed.
+  unavailable: { status: 503, code: 'internal_error' },
 };
+
+/** Seconds a client should wait before retrying a 503. */
+const RETRY_AFTER_SEC = '5';
 
 const UNEXPECTED = 'An unexpected error occurred';
 
@@ -77,6 +82,10 @@ export function toApiError(error: unknown): ApiError {
   }
   if (error instanceof DaguError) {
     const mapped = DAGU_STATUS[error.code] ?? DAGU_STATUS.internal_error;
+    if (error.code === 'unavailable')
+      return new ApiError(mapped.status, mapped.code, error.message, {
+        headers: { 'Retry-After': RETRY_AFTER_SEC },
+      });
     return new ApiError(
       mapped.status,
       mapped.code,
@@ -100,7 +109,22 @@ export function toApiError(error: unknown): ApiError {
         return badRequest(String(parser.message));
     }
   }
-  return new ApiError(500, 'internal_error', UNEXPECTED);
+  return clientFault(error) ?? new ApiError(500, 'internal_error', UNEXPECTED);
+}
+
+/**
+ * Express and body-parser mark what the client got wrong with a 4xx `status`: a path with
+ * bad percent-encoding (URIError), a body that does not decompress (zlib, `Z_*` codes).
+ */
+function clientFault(error: unknown): ApiError | undefined {
+  if (error instanceof URIError) return badRequest('malformed percent-encoding in the URL');
+  if (!(error instanceof Error)) return undefined;
+  const { status, code } = error as { status?: unknown; code?: unknown };
+  if (typeof code === 'string' && code.startsWith('Z_'))
+    return badRequest(`the request body does not match its Content-Encoding: ${error.message}`);
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new ApiError(status, 'bad_request', error.message);
+  return undefined;
 }
 
 export interface ErrorMapperOptions {

@@ -1,5 +1,5 @@
 // HTTP plumbing in front of the handlers (api-v2.md §1.3): JSON bodies (1 MiB, JSON content
-// type only), CORS the way Dagu sends it, and one structured log line per request.
+// type only), the remote-node check, and one structured log line per request.
 import express, { type RequestHandler } from 'express';
 import { ApiError } from './errors.js';
 
@@ -32,28 +32,6 @@ export const jsonBody: RequestHandler = (req, res, next) => {
     );
   }
   parseJson(req, res, next);
-};
-
-/** CORS as Dagu (go-chi/cors) sends it: any origin, credentials, 5 minutes of preflight cache. */
-export const cors: RequestHandler = (req, res, next) => {
-  if (req.headers.origin) {
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Allow-Credentials', 'true');
-    res.vary('Origin');
-  }
-  if (req.method === 'OPTIONS') {
-    if (req.headers.origin) {
-      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
-      res.setHeader(
-        'Access-Control-Allow-Headers',
-        'Content-Type, Authorization, Content-Encoding, Accept',
-      );
-      res.setHeader('Access-Control-Max-Age', '300');
-    }
-    res.status(204).end();
-    return;
-  }
-  next();
 };
 
 /**

@@ -9,6 +9,18 @@ const { version } = JSON.parse(
   version: string;
 };
 
+const PARAMS_HELP =
+  'parameters: \'KEY=value "quoted value" positional\' or a JSON object \'{"KEY":"value"}\'';
+
+const REMOTE_HELP = `
+Remote mode: with --server URL (or DAGU_SERVER_URL) start, status, logs, history, stop,
+retry, enqueue, dequeue and list go to that server's REST API. Authentication comes from the
+environment: DAGU_AUTH_TOKEN (a static API token, or a JWT from \`dagu-ts token create\`, sent
+as a Bearer token), else DAGU_AUTH_BASIC_USERNAME and DAGU_AUTH_BASIC_PASSWORD (basic auth).
+Local only, whatever --server says: validate and dry (they read the DAG file on this machine),
+restart, scheduler, migrate and token.
+`;
+
 /** Runs the CLI with a full argv (node, script, …) and resolves with the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
@@ -16,13 +28,37 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .description('Run Dagu-compatible workflow DAGs')
     .version(version, '-v, --version')
     .option('--server <url>', 'send the command to a running server (env DAGU_SERVER_URL)')
+    .option(
+      '-c, --config <file>',
+      'config file (default $DAGU_HOME/config.yaml, else ~/.config/dagu/config.yaml); its paths.* apply',
+    )
+    .option('-q, --quiet', 'no progress output (errors and requested data are still printed)')
+    .addHelpText('after', REMOTE_HELP)
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    // Global options apply before any command runs; their modules load only when used.
+    .hook('preAction', async () => {
+      const { config, quiet } = program.opts<{ config?: string; quiet?: boolean }>();
+      if (quiet) (await import('./progress.js')).setQuiet(true);
+      const { readConfigPaths } = await import('./config.js');
+      const paths = await readConfigPaths(config);
+      if (Object.keys(paths).length > 0) (await import('./paths.js')).setConfigFilePaths(paths);
+    });
 
   /** The server URL when the command should go to a running server instead of running here. */
   const server = (): string | undefined =>
     (program.opts() as { server?: string }).server || process.env.DAGU_SERVER_URL || undefined;
   const remoteModule = () => import('./commands/remote.js');
+  /** `-p` text (Dagu's `K=v` form or a JSON object) and the arguments after `--`. */
+  const paramsOf = async (text: string | undefined, argv: string[]) =>
+    (await import('./params.js')).cliParams(text, argv);
+
+  program
+    .command('version')
+    .description('print the version')
+    .action(() => {
+      process.stdout.write(`${version}\n`);
+    });
 
   program
     .command('validate')
@@ -38,10 +74,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .description('load a DAG, evaluate its params and print the execution plan without running it')
     .argument('<dag>', 'DAG file path or name')
     .argument('[params...]', 'parameters after --, e.g. -- KEY=value positional')
-    .option('-p, --params <params>', 'parameters, e.g. \'KEY=value "quoted value"\'')
+    .option('-p, --params <params>', PARAMS_HELP)
     .action(async (dag: string, params: string[], options: { params?: string }) => {
       const { dryCommand } = await import('./commands/dry.js');
-      exitCode = await dryCommand(dag, { text: options.params, argv: params });
+      exitCode = await dryCommand(dag, await paramsOf(options.params, params));
     });
 
   program
@@ -50,7 +86,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .argument('<dag>', 'DAG file path or name')
     .argument('[params...]', 'parameters after --, e.g. -- KEY=value positional')
     .option('-r, --run-id <id>', 'run id (default: a new UUID v7)')
-    .option('-p, --params <params>', 'parameters, e.g. \'KEY=value "quoted value"\'')
+    .option('-p, --params <params>', PARAMS_HELP)
     .option('-n, --no-queue', 'run now even if maxActiveRuns is reached')
     .action(
       async (
@@ -60,7 +96,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       ) => {
         const common = {
           ...(options.runId !== undefined ? { runId: options.runId } : {}),
-          params: { text: options.params, argv: params },
+          params: await paramsOf(options.params, params),
         };
         const url = server();
         if (url) {
@@ -74,9 +110,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 
   program
     .command('status')
-    .description('show the latest run of a DAG (or the one given by --run-id)')
+    .description(
+      'show the latest run of a DAG (or the one given by --run-id, also a child run of it): steps with durations and exit codes, and the last log lines of failed steps',
+    )
     .argument('<dag>', 'DAG file path or name')
-    .option('-r, --run-id <id>', 'run id')
+    .option('-r, --run-id <id>', 'run id (of a run of the DAG, or of one of its child runs)')
     .option('--json', "print the run as the API's DAGRunDetails JSON")
     .action(async (dag: string, options: { runId?: string; json?: boolean }) => {
       const url = server();
@@ -85,6 +123,31 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         ? await (await remoteModule()).remoteStatus(url, dag, options)
         : await statusCommand(dag, options);
     });
+
+  program
+    .command('logs')
+    .description(
+      "print a step's output (or the run log without --step); --follow tails it until the run ends",
+    )
+    .argument('<dag>', 'DAG file path or name')
+    .option('-r, --run-id <id>', 'run id (default: the latest run; a child run id works too)')
+    .option('-s, --step <name>', "the step whose output to print (default: the run's log)")
+    .option('--stderr', "the step's stderr instead of its stdout")
+    .option('-f, --follow', 'keep printing new output while the run is running')
+    .action(
+      async (
+        dag: string,
+        options: { runId?: string; step?: string; stderr?: boolean; follow?: boolean },
+      ) => {
+        const url = server();
+        if (url) {
+          exitCode = await (await remoteModule()).remoteLogs(url, dag, options);
+          return;
+        }
+        const { logsCommand } = await import('./commands/logs.js');
+        exitCode = await logsCommand(dag, options);
+      },
+    );
 
   program
     .command('history')
@@ -149,11 +212,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .argument('<dag>', 'DAG file path or name')
     .argument('[params...]', 'parameters after --')
     .option('-r, --run-id <id>', 'run id')
-    .option('-p, --params <params>', 'parameters')
+    .option('-p, --params <params>', PARAMS_HELP)
     .action(async (dag: string, params: string[], options: { params?: string; runId?: string }) => {
       const common = {
         ...(options.runId !== undefined ? { runId: options.runId } : {}),
-        params: { text: options.params, argv: params },
+        params: await paramsOf(options.params, params),
       };
       const url = server();
       const { enqueueCommand } = await import('./commands/control.js');
@@ -165,14 +228,24 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   program
     .command('dequeue')
     .description('remove a queued run from its queue (it ends canceled)')
-    .argument('<dag>', 'DAG file path or name')
-    .requiredOption('-r, --run-id <id>', 'run id')
-    .action(async (dag: string, options: { runId: string }) => {
+    .argument('[dag]', 'DAG file path or name (with --run-id)')
+    .option('-r, --run-id <id>', 'run id')
+    .option('--dag-run <name:id>', "the run as Dagu v1.17 names it, e.g. 'my-dag:20250101-01'")
+    .action(async (dagArg: string | undefined, options: { runId?: string; dagRun?: string }) => {
+      // Dagu v1.17's `--dag-run name:id`, or ours: `<dag> --run-id ID`.
+      const separator = options.dagRun?.indexOf(':') ?? -1;
+      const dag = options.dagRun && separator > 0 ? options.dagRun.slice(0, separator) : dagArg;
+      const runId =
+        options.dagRun && separator > 0 ? options.dagRun.slice(separator + 1) : options.runId;
+      if (options.dagRun !== undefined && (separator <= 0 || !runId)) {
+        throw new Error(`--dag-run must be <name>:<run id>, got ${JSON.stringify(options.dagRun)}`);
+      }
+      if (!dag || !runId) throw new Error('dequeue needs <dag> --run-id ID, or --dag-run name:id');
       const url = server();
       const { dequeueCommand } = await import('./commands/control.js');
       exitCode = url
-        ? await (await remoteModule()).remoteDequeue(url, dag, options)
-        : await dequeueCommand(dag, options);
+        ? await (await remoteModule()).remoteDequeue(url, dag, { runId })
+        : await dequeueCommand(dag, { runId });
     });
 
   program
@@ -187,9 +260,25 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   program
     .command('scheduler')
     .description('run cron schedules and start queued runs until SIGINT/SIGTERM')
-    .action(async () => {
+    .option('-d, --dags <dir>', 'DAG files directory (DAGU_DAGS_DIR, default <home>/dags)')
+    .action(async (options: { dags?: string }) => {
+      if (options.dags) (await import('./paths.js')).setPathFlags({ dagsDir: options.dags });
       const { schedulerCommand } = await import('./commands/scheduler.js');
       exitCode = await schedulerCommand();
+    });
+
+  program
+    .command('migrate')
+    .description(
+      "import a Dagu v1.17 installation's finished runs and their logs; run it again to add new ones",
+    )
+    .requiredOption(
+      '--from-dagu <dir>',
+      "Dagu's data directory (holding dag-runs/), its home, or the dag-runs directory",
+    )
+    .action(async (options: { fromDagu: string }) => {
+      const { migrateCommand } = await import('./commands/migrate.js');
+      exitCode = await migrateCommand(options);
     });
 
   const token = program.command('token').description('API tokens');

@@ -13,7 +13,20 @@ export interface ProgressView {
   done(run: DagRunSnapshot): void;
 }
 
+let quiet = false;
+
+/** `-q/--quiet`: no progress output; errors and the requested data are still printed. */
+export function setQuiet(value: boolean): void {
+  quiet = value;
+}
+
+/** Writes one progress line to stderr unless --quiet. */
+export function progressLine(line: string): void {
+  if (!quiet) process.stderr.write(`${line}\n`);
+}
+
 export function createProgressView(stream: NodeJS.WriteStream): ProgressView {
+  if (quiet) return { onEvent: () => {}, done: () => {} };
   return stream.isTTY ? new LiveView(stream) : new LineView(stream);
 }
 

@@ -274,8 +274,8 @@ export class DaguClient {
   // --- DAG runs -----------------------------------------------------------------------------
 
   /**
-   * GET /dag-runs: runs across DAGs, newest first, at most 1000 (see `iterateDagRuns`).
-   * Without fromDate/toDate only today's runs (UTC) are listed.
+   * GET /dag-runs: runs across DAGs, newest first, `limit` (default 100, at most 1000) after
+   * `offset` (see `iterateDagRuns`). Without fromDate/toDate only today's runs (UTC) are listed.
    */
   async listDagRuns(
     query?: QueryOf<'listDagRuns'>,
@@ -502,7 +502,8 @@ export class DaguClient {
    * Polls a run until it is over (failed 2, canceled 3, finished 4, partial success 6) and
    * resolves with its final details; a queued or running run keeps it waiting. Rejects with a
    * DaguTimeoutError after `timeoutMs`, with the signal's reason when `signal` aborts, and
-   * with the error of a poll that fails.
+   * with the error of a poll that fails. `latest` is resolved once, by the first poll, and that
+   * run is followed to its end even when newer runs start meanwhile.
    */
   async waitForDagRun(
     name: string,
@@ -527,7 +528,7 @@ export class DaguClient {
       const clipped = remaining < requestLimit;
       const limit = Math.min(remaining, requestLimit);
       try {
-        const { dagRunDetails } = await this.getDagRun(name, dagRunId, {
+        const { dagRunDetails } = await this.getDagRun(name, last?.dagRunId ?? dagRunId, {
           ...(signal ? { signal } : {}),
           ...(Number.isFinite(limit) ? { timeoutMs: Math.max(1, Math.ceil(limit)) } : {}),
         });
@@ -608,6 +609,8 @@ export function createClient(options: DaguClientOptions): DaguClient {
 interface RunWindow {
   fromDate?: number;
   toDate?: number;
+  limit?: number;
+  offset?: number;
 }
 
 async function* iterateRuns<Q extends RunWindow>(
@@ -617,7 +620,8 @@ async function* iterateRuns<Q extends RunWindow>(
   const seen = new Set<string>();
   let window: Q = query;
   for (;;) {
-    const { dagRuns } = await list(window);
+    // Full pages: the server's default page of GET /dag-runs is smaller than the cap.
+    const { dagRuns } = await list({ ...window, limit: RUN_LIST_LIMIT, offset: 0 });
     let oldest = Infinity;
     for (const run of dagRuns) {
       oldest = Math.min(oldest, earliestTime(run));

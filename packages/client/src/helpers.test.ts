@@ -49,6 +49,21 @@ describe('waitForDagRun', () => {
     expect((await client.getDagRun('sleeper', first.dagRunId)).dagRunDetails.status).toBe(4);
   });
 
+  it('follows the run that was latest at its first poll, not a newer one', async () => {
+    const first = await client.startDag('sleeper', { params: 'SLEEP=1' });
+    let newer: Promise<{ dagRunId: string }> | undefined;
+    const run = await client.waitForDagRun('sleeper', 'latest', {
+      intervalMs: 50,
+      timeoutMs: 20_000,
+      // A newer run (queued behind the first) becomes "latest" while the wait goes on.
+      onUpdate: () => void (newer ??= client.startDag('sleeper', { params: 'SLEEP=0' })),
+    });
+    expect(run.dagRunId).toBe(first.dagRunId);
+    const { dagRunId } = await newer!;
+    expect(dagRunId).not.toBe(first.dagRunId);
+    await client.waitForDagRun('sleeper', dagRunId, { intervalMs: 50, timeoutMs: 20_000 });
+  });
+
   it('resolves (does not reject) with a failed run', async () => {
     const { dagRunId } = await client.startDag('failing');
     const run = await client.waitForDagRun('failing', dagRunId, { intervalMs: 25 });

@@ -35,11 +35,14 @@ describe('@dagu-ts/core public API', () => {
       { GREETING: 'GREETING=hello embedder' },
       { LOUD: 'LOUD=HELLO EMBEDDER' },
     ]);
+    expect(result.outputs).toEqual({ GREETING: 'hello embedder', LOUD: 'HELLO EMBEDDER' });
     expect(events).toEqual([
       'run-started',
       'step-started:greet',
+      'step-updated:greet', // its log files are open: readers can follow them
       'step-finished:greet',
       'step-started:shout',
+      'step-updated:shout',
       'step-finished:shout',
       'run-finished',
     ]);

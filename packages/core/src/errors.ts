@@ -8,6 +8,7 @@ export type DaguErrorCode =
   | 'already_running'
   | 'not_running'
   | 'bad_request'
+  | 'unavailable'
   | 'internal_error';
 
 export class DaguError extends Error {
@@ -17,6 +18,21 @@ export class DaguError extends Error {
     this.name = new.target.name;
     this.code = code;
   }
+}
+
+/**
+ * The store cannot be written (disk full, read-only or locked database). Transient by nature:
+ * the caller may retry later; the API answers 503, a running run keeps going.
+ */
+export class StoreUnavailableError extends DaguError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('unavailable', message, options);
+  }
+}
+
+/** Whether `error` is a store that cannot be written right now (see StoreUnavailableError). */
+export function isStoreUnavailable(error: unknown): boolean {
+  return error instanceof DaguError && error.code === 'unavailable';
 }
 
 /** One problem found while loading a DAG file. `line` is 1-based; 0 when unknown. */

@@ -10,13 +10,20 @@ export {
   MAX_DAG_FILE_BYTES,
 } from './dag/loader.js';
 export type { ParseDagOptions } from './dag/loader.js';
+export { dagNameProblem, MAX_DAG_FILE_NAME_BYTES } from './dag/names.js';
 export { parseScheduleExpression, SCHEDULE_DESCRIPTORS } from './dag/schedule.js';
 export { findCycle, topologicalOrder } from './dag/graph.js';
 export * from './eval/index.js';
 export * from './params/index.js';
 export * from './env/index.js';
 export * from './run/environment.js';
-export { DagRunner, createQueuedSnapshot, newNodeState, quoteParams } from './run/runner.js';
+export {
+  DagRunner,
+  createQueuedSnapshot,
+  newNodeState,
+  quoteParams,
+  recordedParams,
+} from './run/runner.js';
 export type { DagRunOptions, DagRunResult } from './run/runner.js';
 export * from './run/types.js';
 export * from './run/status.js';
@@ -32,6 +39,7 @@ export {
   toStepDetails,
 } from './run/details.js';
 export { systemClock, type Clock } from './clock.js';
+export { EXECUTOR_TYPES, unknownExecutorIssues } from './run/executor-types.js';
 export { RunLauncher } from './launch/launcher.js';
 export type { LaunchOptions, LaunchResult, RunLauncherOptions } from './launch/launcher.js';
 export { Scheduler } from './schedule/scheduler.js';

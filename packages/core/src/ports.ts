@@ -80,10 +80,27 @@ export interface RunStore extends RunRecorder {
   /** Deletes the DAG's finished runs older than `days` days and their log files. */
   applyRetention(name: string, days: number, now?: Date): Promise<{ deletedRuns: number }>;
   /**
+   * Moves DAG `from`'s history (runs, attempts, queue items, cancel requests and, with `logDir`,
+   * its log directory) to `to`, all or nothing; returns how many runs moved. Throws `already_exists`
+   * when both names have a run with the same id.
+   */
+  renameRuns(from: string, to: string, options?: { logDir?: string }): Promise<number>;
+  /**
    * Closes runs left running or queued-for-start by a process that is gone as failed with error
    * "process exited unexpectedly" (Part A #12). Returns the runs it closed.
    */
   closeAbandonedRuns(): Promise<DagRunSnapshot[]>;
+}
+
+/**
+ * Process groups of running steps. A step leads its own group, so its pid is the group id.
+ * Recovery (closeAbandonedRuns) ends the groups a dead process left before closing its runs.
+ */
+export interface StepProcessStore {
+  /** Records the group of a step that just started in this process. */
+  add(pgid: number): Promise<void>;
+  /** Forgets the group of a step that ended. */
+  remove(pgid: number): Promise<void>;
 }
 
 export interface QueueItem {

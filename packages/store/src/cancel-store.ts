@@ -38,8 +38,10 @@ export class SqliteCancelStore implements CancelStore {
   }
 
   async clearCancel(name: string, dagRunId: string): Promise<void> {
-    this.connection
-      .prepare('DELETE FROM cancel_requests WHERE name = ? AND dag_run_id = ?')
-      .run(name, dagRunId);
+    this.connection.write(() =>
+      this.connection
+        .prepare('DELETE FROM cancel_requests WHERE name = ? AND dag_run_id = ?')
+        .run(name, dagRunId),
+    );
   }
 }

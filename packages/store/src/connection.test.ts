@@ -64,6 +64,7 @@ describe('opening and migrating', () => {
       'queue_items',
       'scheduler_ticks',
       'schema_migrations',
+      'step_processes',
       'suspend_flags',
     ]);
     raw.close();

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { DaguError } from '@dagu-ts/core';
+import { DaguError, StoreUnavailableError } from '@dagu-ts/core';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
 
 /** `PRAGMA application_id` of a dagu-ts database: "Dagu" in ASCII. */
@@ -41,8 +41,34 @@ export class Connection {
    */
   write<T>(fn: () => T): T {
     if (this.db.inTransaction) return fn();
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (error) {
+      // A failed ROLLBACK would leave the transaction open, and every later write() would then
+      // run outside one: end it here whatever it costs.
+      if (this.db.inTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch {
+          // Nothing more can be done; the next BEGIN reports the problem.
+        }
+      }
+      throw toStoreError(error);
+    }
   }
+}
+
+/** SQLite's codes of a database that cannot be written now but may be later. */
+const UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|BUSY|LOCKED|CANTOPEN|PERM)/;
+
+/** A transient SQLite failure becomes core's StoreUnavailableError (the API answers 503). */
+export function toStoreError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !UNAVAILABLE.test(code)) return error;
+  return new StoreUnavailableError(
+    `the database cannot be written (${code}: ${message(error)}); try again later`,
+    { cause: error },
+  );
 }
 
 interface Shared {

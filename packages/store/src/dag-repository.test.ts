@@ -1,7 +1,16 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { DagNotFoundError, DaguError } from '@dagu-ts/core';
+import { dagNameProblem, DagNotFoundError, DaguError } from '@dagu-ts/core';
 import { canonicalDagFileName, FileDagRepository } from './dag-repository.js';
 import { MAX_SEARCH_PATTERN_LENGTH } from './dag-search.js';
 import { tempDir } from './test-fixtures/helpers.js';
@@ -48,6 +57,9 @@ describe('file names', () => {
     expect(canonicalDagFileName('deploy.yaml')).toBe('deploy');
     expect(canonicalDagFileName('deploy.yml')).toBe('deploy');
     expect(canonicalDagFileName('x'.repeat(250))).toHaveLength(250);
+    // One rule, core's, for file names and DAG names.
+    for (const name of bad.map((n) => n.replace(/\.yaml$/, '')))
+      expect(dagNameProblem(name), JSON.stringify(name)).toBeDefined();
     for (const name of bad) {
       expect(() => canonicalDagFileName(name), JSON.stringify(name)).toThrow(DaguError);
       try {
@@ -145,6 +157,54 @@ describe('FileDagRepository', () => {
       ['b', join(dir, 'b.yml'), 1],
     ]);
     expect(Number.isNaN(Date.parse(files[0]!.modifiedAt))).toBe(false);
+  });
+});
+
+describe('symbolic links (issue #11 item 9)', () => {
+  const outside = () => join(dir, '..', 'secret.txt');
+  beforeEach(() => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(outside(), 'root:x:0:0\n');
+    symlinkSync(outside(), join(dir, 'passwd.yaml'));
+    symlinkSync(join(dir, '..'), join(dir, 'up.yaml'));
+    symlinkSync(join(dir, 'missing-target'), join(dir, 'dangling.yaml'));
+    writeFileSync(join(dir, 'real.yaml'), 'steps: []\n');
+    symlinkSync('real.yaml', join(dir, 'alias.yaml'));
+  });
+
+  it('lists and searches only links that stay inside the directory', async () => {
+    expect((await dags.list()).map((f) => f.fileName)).toEqual(['alias', 'real']);
+    expect((await dags.search('root|steps')).map((m) => m.fileName)).toEqual(['alias', 'real']);
+  });
+
+  it('refuses every operation on a link that leaves the directory, touching nothing', async () => {
+    for (const name of ['passwd', 'passwd.yaml', 'dangling']) {
+      for (const operation of [
+        () => dags.read(name),
+        () => dags.create(name, 'x'),
+        () => dags.update(name, 'x'),
+        () => dags.delete(name),
+        () => dags.rename(name, 'other'),
+        () => dags.rename('real', name),
+      ]) {
+        const error = (await failure(operation())) as DaguError;
+        expect(error.code).toBe('bad_request');
+        expect(error.message).toMatch(/is a symbolic link that leaves the DAGs directory/);
+      }
+      expect(() => dags.pathOf(name)).toThrow(/symbolic link/);
+    }
+    expect(readFileSync(outside(), 'utf8')).toBe('root:x:0:0\n');
+    expect(readdirSync(dir).sort()).toEqual([
+      'alias.yaml',
+      'dangling.yaml',
+      'passwd.yaml',
+      'real.yaml',
+      'up.yaml',
+    ]);
+  });
+
+  it('a link inside the directory works as its target', async () => {
+    expect(await dags.read('alias')).toBe('steps: []\n');
   });
 });
 

@@ -1,13 +1,17 @@
 // The DAGs directory: flat, top-level `*.yaml`/`*.yml` files. Every name is confined to the
 // directory; writes are atomic (a temporary file in the same directory, then a rename or a
-// hard link, so a reader never sees half a file and a create never overwrites).
+// hard link, so a reader never sees half a file and a create never overwrites). A symbolic link
+// whose target resolves outside the directory is not a DAG: listings skip it and every operation
+// on its name is refused, so a link cannot serve or overwrite files elsewhere (`x.yaml` →
+// /etc/passwd). Links that stay inside the directory work as files.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import {
   DagNotFoundError,
   DaguError,
+  dagNameProblem,
   MAX_DAG_FILE_BYTES,
   type DagFileInfo,
   type DagRepository,
@@ -38,31 +42,27 @@ function statOrUndefined(path: string): Stats | undefined {
   }
 }
 
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 const EXTENSIONS = ['.yaml', '.yml'] as const;
-const MAX_FILE_NAME_BYTES = 255;
 
 /**
  * The canonical form of a DAG file name: without `.yaml`/`.yml`. A DaguError `bad_request` for
- * names that could leave the directory or are not file names: empty, containing `/`, `\`, `..`
- * or control characters (NUL included), or longer than 255 bytes with the extension.
+ * names that could leave the directory or are not file names (core's dagNameProblem: empty,
+ * containing `/`, `\`, `..` or control characters, or longer than 255 bytes with the extension).
  */
 export function canonicalDagFileName(fileName: string): string {
   const base = stripExtension(fileName);
-  const problem =
-    base.length === 0
-      ? 'it is empty'
-      : /[/\\]/.test(base)
-        ? 'it contains a path separator'
-        : base.includes('..')
-          ? 'it contains ".."'
-          : /[\x00-\x1f]/.test(base) // eslint-disable-line no-control-regex
-            ? 'it contains a control character'
-            : Buffer.byteLength(`${base}.yaml`) > MAX_FILE_NAME_BYTES
-              ? `it is longer than ${MAX_FILE_NAME_BYTES} bytes`
-              : undefined;
+  const problem = dagNameProblem(base);
   if (problem)
     throw new DaguError(
       'bad_request',
@@ -102,7 +102,7 @@ export class FileDagRepository implements DagRepository {
     const byName = new Map<string, DagFileInfo>();
     for (let start = 0; start < candidates.length; start += IO_BATCH) {
       const batch = candidates.slice(start, start + IO_BATCH);
-      const infos = batch.map((c) => statOrUndefined(join(this.directory, c.entry)));
+      const infos = batch.map((c) => this.fileStats(join(this.directory, c.entry)));
       await yieldToEventLoop();
       batch.forEach(({ fileName, entry, extension }, index) => {
         const info = infos[index];
@@ -196,12 +196,40 @@ export class FileDagRepository implements DagRepository {
     return results;
   }
 
+  /** The file of DAG `base`, if any; a `bad_request` when it is a link out of the directory. */
   private findExisting(base: string): string | undefined {
     for (const extension of EXTENSIONS) {
       const path = join(this.directory, `${base}${extension}`);
+      if (this.leavesDirectory(path)) {
+        throw new DaguError(
+          'bad_request',
+          `DAG file ${base}${extension} is a symbolic link that leaves the DAGs directory (or is broken); it is not used`,
+        );
+      }
       if (existsSync(path)) return path;
     }
     return undefined;
+  }
+
+  /**
+   * True when `path` is a symbolic link (or a chain of them) whose target is not inside the
+   * DAGs directory (real paths compared, so a DAGs directory that is itself a link works), or
+   * cannot be resolved.
+   */
+  private leavesDirectory(path: string, info = lstatOrUndefined(path)): boolean {
+    if (!info?.isSymbolicLink()) return false;
+    try {
+      return !realpathSync(path).startsWith(realpathSync(this.directory) + sep);
+    } catch {
+      return true;
+    }
+  }
+
+  /** What a listing sees at `path`: the file's stats, following only links that stay inside. */
+  private fileStats(path: string): Stats | undefined {
+    const info = lstatOrUndefined(path);
+    if (!info?.isSymbolicLink()) return info;
+    return this.leavesDirectory(path, info) ? undefined : statOrUndefined(path);
   }
 
   private existingPath(fileName: string): string {

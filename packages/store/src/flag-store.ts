@@ -18,13 +18,15 @@ export class SqliteFlagStore implements FlagStore {
   }
 
   async setSuspended(name: string, suspended: boolean): Promise<void> {
-    if (suspended)
-      this.connection
-        .prepare(
-          'INSERT INTO suspend_flags (name, suspended_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
-        )
-        .run(name, this.now().toISOString());
-    else this.connection.prepare('DELETE FROM suspend_flags WHERE name = ?').run(name);
+    this.connection.write(() => {
+      if (suspended)
+        this.connection
+          .prepare(
+            'INSERT INTO suspend_flags (name, suspended_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
+          )
+          .run(name, this.now().toISOString());
+      else this.connection.prepare('DELETE FROM suspend_flags WHERE name = ?').run(name);
+    });
   }
 
   async listSuspended(): Promise<string[]> {

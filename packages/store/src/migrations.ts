@@ -112,6 +112,22 @@ CREATE TABLE scheduler_ticks (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 2,
+    name: 'step process groups',
+    sql: `
+-- Process groups of running steps (a step leads its own group: pgid = its pid), so that recovery
+-- can end the steps of a process that died without stopping them. A row goes when its step ends.
+CREATE TABLE step_processes (
+  owner_host  TEXT NOT NULL,
+  pgid        INTEGER NOT NULL,
+  pgid_start  TEXT NOT NULL,    -- the group leader's start identity (boot id + start time)
+  owner_pid   INTEGER NOT NULL, -- process that started the step (its runs are abandoned when it dies)
+  owner_start TEXT NOT NULL,
+  PRIMARY KEY (owner_host, pgid)
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

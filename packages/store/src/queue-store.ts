@@ -103,9 +103,11 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async remove(name: string, dagRunId: string): Promise<boolean> {
-    const removed = this.connection
-      .prepare('DELETE FROM queue_items WHERE name = ? AND dag_run_id = ?')
-      .run(name, dagRunId);
+    const removed = this.connection.write(() =>
+      this.connection
+        .prepare('DELETE FROM queue_items WHERE name = ? AND dag_run_id = ?')
+        .run(name, dagRunId),
+    );
     return removed.changes > 0;
   }
 

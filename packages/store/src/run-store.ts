@@ -2,12 +2,14 @@
 // written in one transaction; a run row mirrors its latest attempt for listing, and each attempt
 // keeps the full DagRunSnapshot as JSON.
 import { createHash } from 'node:crypto';
+import { existsSync, renameSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { basename, dirname, isAbsolute } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import {
   DaguError,
   DagRunStatus,
   NodeStatus,
+  safeName,
   type Dag,
   type DagRunRef,
   type DagRunSnapshot,
@@ -22,6 +24,7 @@ import {
 } from '@dagu-ts/core';
 import type { Connection } from './connection.js';
 import { hostName, isOwnerAlive, ownIdentity, processStartIdentity } from './process-identity.js';
+import { endOrphanedStepGroups } from './step-processes.js';
 
 /** The error of a run whose owning process died (Part A #12). */
 export const ABANDONED_RUN_ERROR = 'process exited unexpectedly';
@@ -590,6 +593,91 @@ export class SqliteRunStore implements RunStore {
     this.prepare('UPDATE dag_runs SET updated_at = ? WHERE id = ?').run(now, runId);
   }
 
+  // ---- renaming ----------------------------------------------------------------------------------
+
+  /**
+   * Moves the history of DAG `from` to `to` (a renamed DAG file whose name follows the file):
+   * runs, child runs' references, attempts, definitions, queue items and cancel requests, in
+   * one transaction; with `logDir`, also the log directory `<logDir>/<from>` when `<to>` has
+   * none yet. `already_exists` when both names have a run with the same id.
+   */
+  async renameRuns(from: string, to: string, options: { logDir?: string } = {}): Promise<number> {
+    if (from === to) return 0;
+    const fromLogs = options.logDir ? join(options.logDir, safeName(from)) : undefined;
+    const toLogs = options.logDir ? join(options.logDir, safeName(to)) : undefined;
+    const moveLogs = !!fromLogs && !!toLogs && existsSync(fromLogs) && !existsSync(toLogs);
+    const rewrite = (snapshot: DagRunSnapshot): DagRunSnapshot =>
+      renamedSnapshot(snapshot, from, to, moveLogs ? [fromLogs!, toLogs!] : undefined);
+    return this.connection.write(() => {
+      const clash = this.prepare(
+        `SELECT a.dag_run_id FROM dag_runs a JOIN dag_runs b
+           ON b.name = ? AND b.is_root = 1 AND b.dag_run_id = a.dag_run_id
+         WHERE a.name = ? AND a.is_root = 1 LIMIT 1`,
+      ).get(to, from) as { dag_run_id: string } | undefined;
+      if (clash)
+        throw new DaguError(
+          'already_exists',
+          `DAG ${to} already has a run ${clash.dag_run_id}; rename the DAG to another name`,
+        );
+      const runs = this.prepare(
+        `SELECT id, name, definition_id, log_path FROM dag_runs
+         WHERE name = ? OR root_name = ? OR parent_name = ?`,
+      ).all(from, from, from) as Array<{
+        id: number;
+        name: string;
+        definition_id: number;
+        log_path: string;
+      }>;
+      const definitions = new Map<number, number>();
+      for (const run of runs) {
+        for (const attempt of this.prepare('SELECT id, snapshot FROM attempts WHERE run = ?').all(
+          run.id,
+        ) as Array<{ id: number; snapshot: string }>) {
+          const snapshot = JSON.stringify(rewrite(parseSnapshot(attempt.snapshot)));
+          this.prepare('UPDATE attempts SET snapshot = ? WHERE id = ?').run(snapshot, attempt.id);
+        }
+        if (run.name !== from) continue;
+        let definitionId = definitions.get(run.definition_id);
+        if (definitionId === undefined) {
+          const { definition } = this.prepare(
+            'SELECT definition FROM dag_definitions WHERE id = ?',
+          ).get(run.definition_id) as { definition: string };
+          definitionId = this.definitionId({ ...(JSON.parse(definition) as Dag), name: to });
+          definitions.set(run.definition_id, definitionId);
+        }
+        const logPath = moveLogs ? movedPath(run.log_path, fromLogs!, toLogs!) : run.log_path;
+        this.prepare('UPDATE dag_runs SET definition_id = ?, log_path = ? WHERE id = ?').run(
+          definitionId,
+          logPath,
+          run.id,
+        );
+      }
+      this.prepare('UPDATE dag_runs SET queue = ? WHERE name = ? AND queue = ?').run(
+        to,
+        from,
+        from,
+      );
+      this.prepare('UPDATE dag_runs SET name = ? WHERE name = ?').run(to, from);
+      this.prepare('UPDATE dag_runs SET root_name = ? WHERE root_name = ?').run(to, from);
+      this.prepare('UPDATE dag_runs SET parent_name = ? WHERE parent_name = ?').run(to, from);
+      this.prepare('UPDATE queue_items SET queue = ? WHERE name = ? AND queue = ?').run(
+        to,
+        from,
+        from,
+      );
+      this.prepare('UPDATE queue_items SET name = ? WHERE name = ?').run(to, from);
+      this.prepare('UPDATE cancel_requests SET name = ? WHERE name = ?').run(to, from);
+      for (const old of definitions.keys())
+        this.prepare(
+          `DELETE FROM dag_definitions
+           WHERE id = ? AND NOT EXISTS (SELECT 1 FROM dag_runs WHERE definition_id = ?)`,
+        ).run(old, old);
+      // Last, so that a failed move rolls the rows back with it.
+      if (moveLogs) renameSync(fromLogs!, toLogs!);
+      return runs.filter((run) => run.name === from).length;
+    });
+  }
+
   // ---- housekeeping ------------------------------------------------------------------------------
 
   async applyRetention(name: string, days: number, now?: Date): Promise<{ deletedRuns: number }> {
@@ -641,6 +729,8 @@ export class SqliteRunStore implements RunStore {
   }
 
   async closeAbandonedRuns(): Promise<DagRunSnapshot[]> {
+    // Steps first: a run closed as failed must not go on running in its orphaned processes.
+    await endOrphanedStepGroups(this.connection);
     const host = hostName();
     const candidates = this.prepare(
       `SELECT ${RUN_COLUMNS} FROM dag_runs r INDEXED BY dag_runs_active WHERE r.status IN (1, 5)`,
@@ -807,6 +897,38 @@ function parseQueryTime(iso: string, field: string): number {
  * runner's `dag-run_<stamp>_<id>` shape (so nothing else is ever removed recursively), and each
  * node's stdout/stderr file (removed as a file, never as a directory).
  */
+/** The snapshot with DAG name `from` replaced by `to`, and log paths moved when `logs` is set. */
+function renamedSnapshot(
+  snapshot: DagRunSnapshot,
+  from: string,
+  to: string,
+  logs: [string, string] | undefined,
+): DagRunSnapshot {
+  const ref = (r: DagRunRef): DagRunRef => (r.name === from ? { ...r, name: to } : r);
+  const path = (file: string): string => (logs ? movedPath(file, logs[0], logs[1]) : file);
+  const node = (n: NodeState): NodeState => ({
+    ...n,
+    stdout: path(n.stdout),
+    stderr: path(n.stderr),
+  });
+  const handlers: DagRunSnapshot['handlers'] = {};
+  for (const [name, handler] of Object.entries(snapshot.handlers))
+    if (handler) handlers[name as keyof typeof handlers] = node(handler);
+  return {
+    ...snapshot,
+    name: snapshot.name === from ? to : snapshot.name,
+    root: ref(snapshot.root),
+    ...(snapshot.parent ? { parent: ref(snapshot.parent) } : {}),
+    log: snapshot.name === from ? path(snapshot.log) : snapshot.log,
+    nodes: snapshot.name === from ? snapshot.nodes.map(node) : snapshot.nodes,
+    handlers: snapshot.name === from ? handlers : snapshot.handlers,
+  };
+}
+
+function movedPath(file: string, fromDir: string, toDir: string): string {
+  return file.startsWith(`${fromDir}/`) ? `${toDir}${file.slice(fromDir.length)}` : file;
+}
+
 function collectLogPaths(
   snapshot: DagRunSnapshot,
   into: { dirs: Set<string>; files: Set<string> },

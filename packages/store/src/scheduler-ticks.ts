@@ -20,20 +20,25 @@ export class SqliteSchedulerTickStore {
    */
   async claimTick(name: string, scheduledAt: Date): Promise<boolean> {
     const minute = truncateToMinute(scheduledAt);
-    const inserted = this.connection
-      .prepare(
-        `INSERT INTO scheduler_ticks (name, scheduled_minute, claimed_at, owner_pid)
-         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      )
-      .run(name, minute, this.now().toISOString(), process.pid);
+    const inserted = this.connection.write(() =>
+      this.connection
+        .prepare(
+          `INSERT INTO scheduler_ticks (name, scheduled_minute, claimed_at, owner_pid)
+           VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        )
+        .run(name, minute, this.now().toISOString(), process.pid),
+    );
     return inserted.changes === 1;
   }
 
   /** Forgets ticks scheduled before `before`; returns how many were deleted. */
   async pruneTicks(before: Date): Promise<number> {
-    return this.connection
-      .prepare('DELETE FROM scheduler_ticks WHERE scheduled_minute < ?')
-      .run(before.getTime()).changes;
+    return this.connection.write(
+      () =>
+        this.connection
+          .prepare('DELETE FROM scheduler_ticks WHERE scheduled_minute < ?')
+          .run(before.getTime()).changes,
+    );
   }
 }
 

@@ -9,6 +9,7 @@ import { resolveStorePaths, type StorePathOptions, type StorePaths } from './pat
 import { SqliteQueueStore } from './queue-store.js';
 import { SqliteRunStore } from './run-store.js';
 import { SqliteSchedulerTickStore } from './scheduler-ticks.js';
+import { SqliteStepProcessStore } from './step-processes.js';
 
 export interface OpenStoreOptions extends StorePathOptions {
   /** Clock of the store's own timestamps (tests inject one). */
@@ -22,6 +23,8 @@ export interface Store {
   readonly flags: SqliteFlagStore;
   readonly cancels: SqliteCancelStore;
   readonly ticks: SqliteSchedulerTickStore;
+  /** Process groups of running steps, for recovery after a crash. */
+  readonly processes: SqliteStepProcessStore;
   readonly dags: FileDagRepository;
   /** Releases the database connection (closed when the process's last store closes). */
   close(): void;
@@ -45,6 +48,7 @@ export function openStore(options: OpenStoreOptions = {}): Store {
     flags: new SqliteFlagStore(connection, clock),
     cancels: new SqliteCancelStore(connection, clock),
     ticks: new SqliteSchedulerTickStore(connection, clock),
+    processes: new SqliteStepProcessStore(connection),
     dags: new FileDagRepository(paths.dagsDir),
     close: release,
   };

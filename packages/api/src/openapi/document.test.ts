@@ -421,7 +421,7 @@ describe('OpenAPI document structure', () => {
       ].sort(),
     );
     expect(names('listDagRuns')).toEqual(
-      ['dagRunId', 'fromDate', 'name', 'remoteNode', 'status', 'toDate'].sort(),
+      ['dagRunId', 'fromDate', 'limit', 'name', 'offset', 'remoteNode', 'status', 'toDate'].sort(),
     );
   });
 

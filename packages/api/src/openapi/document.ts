@@ -222,13 +222,14 @@ interface OperationSpec {
 
 /**
  * Builds one operation. Every operation takes `remoteNode` and can answer 400 (bad input,
- * unknown remote node) and 500; all but the public ones can answer 401. A gated operation
- * (permission) can answer 403, one with a request body 413 and 415.
+ * unknown remote node) and 500; all but the public ones can answer 401 and 403 (a gated
+ * operation for its permission; any of them for a foreign Host or a cross-site request). One
+ * with a request body can answer 413 and 415.
  */
 function operation(spec: OperationSpec): Operation {
   const statuses = new Set<ErrorStatus>([400, 500, ...(spec.errors ?? [])]);
   if (!spec.public) statuses.add(401);
-  if (spec.permission) statuses.add(403);
+  if (!spec.public || spec.permission) statuses.add(403);
   if (spec.requestBody) {
     statuses.add(413);
     statuses.add(415);
@@ -838,6 +839,20 @@ const parameters: Record<string, Parameter> = {
     description: `Lines from offset (or from line 1). ${logWindow}`,
     schema: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
   },
+  RunListLimit: {
+    name: 'limit',
+    in: 'query',
+    description:
+      'Runs per page, newest first. Default 100 on GET /dag-runs, 1000 (the maximum) on ' +
+      'GET /dag-runs/{name}.',
+    schema: { type: 'integer', minimum: 1, maximum: 1000 },
+  },
+  RunListOffset: {
+    name: 'offset',
+    in: 'query',
+    description: 'Matching runs to skip before the page (0-based).',
+    schema: { type: 'integer', minimum: 0, default: 0 },
+  },
   Stream: {
     name: 'stream',
     in: 'query',
@@ -874,7 +889,8 @@ const responses: Record<string, Response> = {
     },
   },
   Forbidden: errorResponse(
-    'Permission switched off, or the token role may not do this.',
+    'Permission switched off, or the token role may not do this; or, with auth off, a Host ' +
+      'name that is not allowed; or a state-changing request from another site (Origin).',
     ['forbidden'],
     { code: 'forbidden', message: 'Permission denied' },
   ),
@@ -890,10 +906,15 @@ const responses: Record<string, Response> = {
     code: 'bad_request',
     message: 'request body too large',
   }),
-  UnsupportedMediaType: errorResponse('Request body is not application/json.', ['bad_request'], {
-    code: 'bad_request',
-    message: 'unsupported content type',
-  }),
+  UnsupportedMediaType: errorResponse(
+    'A Content-Type other than application/json (with or without a body), or an unknown ' +
+      'Content-Encoding.',
+    ['bad_request'],
+    {
+      code: 'bad_request',
+      message: 'unsupported content type',
+    },
+  ),
   InternalError: errorResponse('Unexpected failure (no stack trace).', ['internal_error'], {
     code: 'internal_error',
     message: 'An unexpected error occurred',
@@ -1060,7 +1081,7 @@ const paths: Record<string, PathItem> = {
       tag: 'dags',
       parameters: ['FileName'],
       permission: 'write_dags',
-      errors: [404],
+      errors: [404, 415],
       success: { 204: { description: 'Deleted. Empty body.' } },
     }),
   },
@@ -1165,7 +1186,15 @@ const paths: Record<string, PathItem> = {
       operationId: 'listDagRuns',
       summary: 'List runs across DAGs',
       tag: 'dag-runs',
-      parameters: ['StatusFilter', 'FromDate', 'ToDate', 'DagNameFilter', 'DagRunIdFilter'],
+      parameters: [
+        'StatusFilter',
+        'FromDate',
+        'ToDate',
+        'DagNameFilter',
+        'DagRunIdFilter',
+        'RunListLimit',
+        'RunListOffset',
+      ],
       success: { 200: ok('Runs, newest first.', 'ListDAGRunsResponse') },
     }),
   },
@@ -1174,7 +1203,15 @@ const paths: Record<string, PathItem> = {
       operationId: 'listDagRunsByName',
       summary: 'List runs of one DAG name',
       tag: 'dag-runs',
-      parameters: ['DagName', 'StatusFilter', 'FromDate', 'ToDate', 'DagRunIdFilter'],
+      parameters: [
+        'DagName',
+        'StatusFilter',
+        'FromDate',
+        'ToDate',
+        'DagRunIdFilter',
+        'RunListLimit',
+        'RunListOffset',
+      ],
       success: { 200: ok('Runs, newest first.', 'ListDAGRunsResponse') },
     }),
   },

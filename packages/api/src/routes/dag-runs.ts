@@ -28,8 +28,13 @@ import { readLogWindow, type LogWindowQuery } from '../log-window.js';
 import { asSnapshot } from '../views.js';
 import { methodNotAllowed } from './common.js';
 
-/** At most this many runs per listing (Dagu's limit). */
+/** At most this many runs per listing (Dagu's limit, also the largest `limit`). */
 export const RUN_LIST_LIMIT = 1000;
+/**
+ * The default page of GET /dag-runs: Dagu sends up to 1000 runs (hundreds of KB) when a caller
+ * only wants the recent ones. GET /dag-runs/{name} keeps Dagu's 1000: one DAG's day is small.
+ */
+export const RUN_LIST_DEFAULT_LIMIT = 100;
 const MAX_UNIX_SECONDS = 8_640_000_000_000 / 1000;
 
 function logQuery(req: Request): LogWindowQuery {
@@ -59,13 +64,18 @@ function findNode(run: StoredRun, stepName: string): NodeState {
   return node;
 }
 
-/** The filters of GET /dag-runs (§5.3): status, Unix-second window (default: today UTC), id. */
-function runQuery(req: Request, now: Date): RunQuery {
+/**
+ * The filters of GET /dag-runs (§5.3): status, Unix-second window (default: today UTC), id;
+ * then the page: `limit` runs (1–1000) after skipping `offset`, newest first.
+ */
+function runQuery(req: Request, now: Date, defaultLimit: number): RunQuery {
   const status = queryInt(req, 'status');
   const fromDate = queryInt(req, 'fromDate', { min: -MAX_UNIX_SECONDS, max: MAX_UNIX_SECONDS });
   const toDate = queryInt(req, 'toDate', { min: -MAX_UNIX_SECONDS, max: MAX_UNIX_SECONDS });
   const dagRunId = queryString(req, 'dagRunId');
-  const query: RunQuery = { limit: RUN_LIST_LIMIT };
+  const limit = queryInt(req, 'limit', { min: 1, max: RUN_LIST_LIMIT }) ?? defaultLimit;
+  const offset = queryInt(req, 'offset', { min: 0 }) ?? 0;
+  const query: RunQuery = { limit, offset };
   if (status !== undefined) query.statuses = [status as DagRunStatus];
   if (fromDate === undefined && toDate === undefined) {
     const midnight = new Date(now);
@@ -97,7 +107,7 @@ export function registerDagRunRoutes(router: Router, ctx: ApiContext): void {
   router
     .route('/dag-runs')
     .get(read, async (req, res) => {
-      const query = runQuery(req, new Date());
+      const query = runQuery(req, new Date(), RUN_LIST_DEFAULT_LIMIT);
       const name = queryString(req, 'name');
       if (name !== undefined) query.nameContains = name;
       res.json({ dagRuns: await listSummaries(query) });
@@ -108,7 +118,7 @@ export function registerDagRunRoutes(router: Router, ctx: ApiContext): void {
   router
     .route('/dag-runs/:name')
     .get(read, async (req, res) => {
-      const query = runQuery(req, new Date());
+      const query = runQuery(req, new Date(), RUN_LIST_LIMIT);
       query.name = dagName(param(req, 'name'));
       res.json({ dagRuns: await listSummaries(query) });
     })

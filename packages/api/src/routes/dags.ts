@@ -263,8 +263,8 @@ export function registerDagRoutes(router: Router, ctx: ApiContext): void {
     const params = paramsText(optionalString(body, 'params'));
     return {
       ...(dagRunId ? { dagRunId } : {}),
-      ...(params !== undefined ? { params: { text: params } } : {}),
-      overrideBackticks: false,
+      // The caller's params are data: never run, never expanded, never shell syntax.
+      ...(params !== undefined ? { params: { text: params, source: 'remote' as const } } : {}),
       trigger: 'api' as const,
       singleton: optionalBoolean(body, 'singleton') ?? false,
     };
@@ -366,6 +366,19 @@ export function registerDagRoutes(router: Router, ctx: ApiContext): void {
       await deps.dags.rename(fileName, newFileName);
       ctx.forget(fileName);
       ctx.forget(newFileName);
+      // A DAG named after its file gets a new name: its history moves with it.
+      const renamed = (await ctx.loadMetadata(newFileName)).name;
+      if (renamed !== metadata.name) {
+        try {
+          await deps.runs.renameRuns(metadata.name, renamed, {
+            ...(deps.logDir ? { logDir: deps.logDir } : {}),
+          });
+        } catch (error) {
+          await deps.dags.rename(newFileName, fileName);
+          ctx.forget(newFileName);
+          throw error;
+        }
+      }
       // Suspension follows the file.
       if (await deps.flags.isSuspended(fileName)) {
         await deps.flags.setSuspended(newFileName, true);

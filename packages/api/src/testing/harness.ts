@@ -61,7 +61,10 @@ export interface TestApi {
 }
 
 export interface StartOptions extends Partial<
-  Pick<ApiDeps, 'auth' | 'permissions' | 'publicMetrics' | 'basePath'>
+  Pick<
+    ApiDeps,
+    'auth' | 'permissions' | 'publicMetrics' | 'basePath' | 'corsAllowedOrigins' | 'allowedHosts'
+  >
 > {
   /** Fixture files to copy into the DAGs directory (default: all of them). */
   fixtures?: string[];
@@ -94,6 +97,7 @@ export async function startApi(options: StartOptions = {}): Promise<TestApi> {
     flags: store.flags,
     cancels: store.cancels,
     launcher,
+    logDir: store.paths.logDir,
     version: '1.2.3-test',
     log: (entry) => logs.push(entry),
     subscribeRunEvents: (listener) => {
@@ -105,6 +109,8 @@ export async function startApi(options: StartOptions = {}): Promise<TestApi> {
     ...(options.permissions ? { permissions: options.permissions } : {}),
     ...(options.publicMetrics !== undefined ? { publicMetrics: options.publicMetrics } : {}),
     ...(options.basePath !== undefined ? { basePath: options.basePath } : {}),
+    ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
   });
   const server: Server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');

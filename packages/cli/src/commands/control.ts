@@ -2,7 +2,7 @@
 import {
   createQueuedSnapshot,
   DagRunStatus,
-  quoteParams,
+  recordedParams,
   type Dag,
   type DagRunSnapshot,
   type ParamsOverride,
@@ -108,8 +108,7 @@ export async function restartCommand(dagArg: string, options: { runId?: string }
     }
     await new Promise((resolve) => setTimeout(resolve, stored.dag.restartWaitSec * 1000));
     const result = await executeRun(store, stored.dag, {
-      params: { text: quoteParams(stored.snapshot.paramsList) },
-      overrideBackticks: false,
+      params: recordedParams(stored.snapshot),
     });
     return result.exitCode;
   });

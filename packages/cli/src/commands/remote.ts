@@ -9,9 +9,19 @@ import {
   DaguTimeoutError,
   type DaguClient,
 } from '@dagu-ts/client';
+import { progressLine } from '../progress.js';
 import { formatTable } from '../table.js';
 import { dagNameOf } from './context.js';
-import { describeRun, formatHistory, runNotFound, type RunDetailsView } from './status.js';
+import {
+  describeRun,
+  failedNodes,
+  formatHistory,
+  nodesOf,
+  PREVIEW_LINES,
+  runNotFound,
+  type LogPreviews,
+  type RunDetailsView,
+} from './status.js';
 
 const POLL_MS = 250;
 
@@ -72,6 +82,24 @@ async function dagNameOnServer(client: DaguClient, dagArg: string): Promise<stri
   return details.dag?.name ?? fileNameOf(dagArg);
 }
 
+/** The last lines of a step's stderr, else its stdout, through the API ([] when neither has any). */
+async function remoteStepTail(
+  client: DaguClient,
+  run: RunDetailsView,
+  step: string,
+  tail: number,
+): Promise<string[]> {
+  for (const stream of ['stderr', 'stdout'] as const) {
+    try {
+      const { content } = await client.getStepLog(run.name, run.dagRunId, step, { tail, stream });
+      if (content) return content.split('\n');
+    } catch (error) {
+      if (!(error instanceof DaguApiError && error.status === 404)) throw error;
+    }
+  }
+  return [];
+}
+
 /** Exit code of a finished run as `dagu-ts start` gives it: 1 for failed and partial success. */
 function exitCodeOf(status: number): number {
   return status === 2 || status === 6 ? 1 : 0;
@@ -87,8 +115,8 @@ async function follow(client: DaguClient, name: string, dagRunId: string): Promi
       if (!node || node.status === 0 || seen.get(node.step.name) === node.statusLabel) continue;
       seen.set(node.step.name, node.statusLabel);
       const error = node.error ? `, ${node.error}` : '';
-      process.stderr.write(
-        `${new Date().toISOString()} step ${node.step.name}: ${node.statusLabel}${error}\n`,
+      progressLine(
+        `${new Date().toISOString()} step ${node.step.name}: ${node.statusLabel}${error}`,
       );
     }
     if ([2, 3, 4, 6].includes(run.status)) return run;
@@ -97,9 +125,7 @@ async function follow(client: DaguClient, name: string, dagRunId: string): Promi
 }
 
 function finished(run: RunDetailsView): number {
-  process.stderr.write(
-    `${new Date().toISOString()} run ${run.name} ${run.dagRunId} ${run.statusLabel}\n`,
-  );
+  progressLine(`${new Date().toISOString()} run ${run.name} ${run.dagRunId} ${run.statusLabel}`);
   return exitCodeOf(run.status);
 }
 
@@ -120,8 +146,8 @@ export function remoteStart(
       process.stdout.write(`queued ${name} ${dagRunId}\n`);
       return 0;
     }
-    process.stderr.write(
-      `${new Date().toISOString()} run ${name} ${dagRunId} started${first.params ? ` (params: ${first.params})` : ''}\n`,
+    progressLine(
+      `${new Date().toISOString()} run ${name} ${dagRunId} started${first.params ? ` (params: ${first.params})` : ''}`,
     );
     return finished(await follow(client, name, dagRunId));
   });
@@ -160,11 +186,17 @@ export function remoteStatus(
       }
       throw error;
     }
-    process.stdout.write(
-      options.json
-        ? `${JSON.stringify(run, null, 2)}\n`
-        : describeRun(run as unknown as RunDetailsView),
-    );
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+      return 0;
+    }
+    const view = run as unknown as RunDetailsView;
+    const previews: LogPreviews = new Map();
+    for (const node of failedNodes(view)) {
+      const lines = await remoteStepTail(client, view, node.step.name, PREVIEW_LINES);
+      if (lines.length > 0) previews.set(node.step.name, lines);
+    }
+    process.stdout.write(describeRun(view, undefined, previews));
     return 0;
   });
 }
@@ -185,7 +217,8 @@ export function remoteHistory(
     const rows = runs.map((run) => [
       run.dagRunId,
       run.statusLabel,
-      run.startedAt || run.queuedAt || '-',
+      run.queuedAt || '-',
+      run.startedAt || '-',
       run.finishedAt || '-',
       run.params ?? '',
     ]);
@@ -233,6 +266,74 @@ export function remoteDequeue(
     await client.dequeueDagRun(name, options.runId);
     process.stdout.write(`dequeued ${name} ${options.runId}\n`);
     return 0;
+  });
+}
+
+/** Lines fetched per log request (the API's default window). */
+const LOG_PAGE_LINES = 1000;
+
+export function remoteLogs(
+  url: string,
+  dagArg: string,
+  options: { runId?: string; step?: string; stderr?: boolean; follow?: boolean },
+): Promise<number> {
+  return remote(url, async (client) => {
+    const name = await dagNameOf(dagArg);
+    let run: RunDetailsView;
+    try {
+      run = (await client.getDagRun(name, options.runId ?? 'latest'))
+        .dagRunDetails as unknown as RunDetailsView;
+    } catch (error) {
+      if (error instanceof DaguApiError && error.status === 404) {
+        process.stderr.write(`${runNotFound(name, options.runId)}\n`);
+        return 1;
+      }
+      throw error;
+    }
+    const { step } = options;
+    if (step !== undefined && !nodesOf(run).some((n) => n.step.name === step)) {
+      process.stderr.write(
+        `step ${JSON.stringify(step)} is not a step of dag-run ${name} ${run.dagRunId}\n`,
+      );
+      return 1;
+    }
+    const stream = options.stderr ? ('stderr' as const) : ('stdout' as const);
+    // The API serves lines; a line still being written when it is read is printed as it was
+    // then (programs that write whole lines, as most do, are not affected).
+    let printed = 0;
+    /** Prints the lines after those printed so far; false when there is no log (yet). */
+    const printNew = async (): Promise<boolean> => {
+      for (;;) {
+        const window = { offset: printed + 1, limit: LOG_PAGE_LINES };
+        let log;
+        try {
+          log = step
+            ? await client.getStepLog(name, run.dagRunId, step, { ...window, stream })
+            : await client.getDagRunLog(name, run.dagRunId, window);
+        } catch (error) {
+          if (error instanceof DaguApiError && error.status === 404) return false;
+          throw error;
+        }
+        const count = log.lineCount ?? (log.content ? log.content.split('\n').length : 0);
+        if (count > 0) process.stdout.write(`${log.content}\n`);
+        printed += count;
+        if (!log.hasMore || count === 0) return true;
+      }
+    };
+    if (!options.follow) {
+      if (await printNew()) return 0;
+      process.stderr.write(`${step ? `step ${step}` : `dag-run ${run.dagRunId}`} has no log yet\n`);
+      return 1;
+    }
+    for (;;) {
+      const current = (await client.getDagRun(name, run.dagRunId))
+        .dagRunDetails as unknown as RunDetailsView;
+      const node = step ? nodesOf(current).find((n) => n.step.name === step) : undefined;
+      const writing = [0, 1, 5].includes(current.status) && (!node || [0, 1].includes(node.status));
+      await printNew();
+      if (!writing) return 0;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
   });
 }
 

@@ -37,6 +37,11 @@ export async function schedulerCommand(): Promise<number> {
     log,
     ...(process.env.DAGU_TZ ? { timezone: process.env.DAGU_TZ } : {}),
   });
+  // Listen before saying "running", so that a signal right after that line shuts down cleanly.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   await launcher.dispatchAll();
   await scheduler.start();
   log({
@@ -45,10 +50,7 @@ export async function schedulerCommand(): Promise<number> {
     dagsDir: paths.dagsDir,
     dags: scheduler.scheduledDags(),
   });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  await stopped;
   log({ component: 'scheduler', msg: 'shutting down' });
   await scheduler.stop();
   await launcher.close();

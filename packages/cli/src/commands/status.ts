@@ -1,13 +1,31 @@
 // `dagu-ts status` and `dagu-ts history`: what the store knows about a DAG's runs. The text is
-// printed from the API's DAGRunDetails shape, so local and remote (--server) output agree.
-import { dagRunStatusLabel, formatRunTime, toDagRunDetails } from '@dagu-ts/core';
+// printed from the API's DAGRunDetails shape, so local and remote (--server) output agree; the
+// fields the API leaves out (pid, exit codes) are added locally from the stored snapshot.
+import {
+  dagRunStatusLabel,
+  formatRunTime,
+  toDagRunDetails,
+  type DagRunSnapshot,
+  type NodeState,
+} from '@dagu-ts/core';
 import { formatTable } from '../table.js';
-import { dagNameOf, fail, withStore } from './context.js';
+import { dagNameOf, fail, withStore, type Store } from './context.js';
+import { tailLines } from './log-files.js';
+
+/** Lines of a failed step's log that `status` shows. */
+export const PREVIEW_LINES = 10;
 
 interface NodeView {
   step: { name: string };
   status: number;
   statusLabel: string;
+  startedAt?: string;
+  finishedAt?: string;
+  stdout?: string;
+  stderr?: string;
+  /** Not in the API's shape: only known locally (the API's times are to the second). */
+  exitCode?: number;
+  durationMs?: number;
   error?: string;
 }
 
@@ -20,11 +38,35 @@ export interface RunDetailsView {
   startedAt: string;
   finishedAt: string;
   params?: string;
+  /** Not in the API's shape: only known locally. */
+  pid?: number;
+  rootDAGRunName?: string;
+  rootDAGRunId?: string;
   nodes: NodeView[];
   onSuccess?: NodeView;
   onFailure?: NodeView;
   onCancel?: NodeView;
   onExit?: NodeView;
+}
+
+/** The last log lines of each failed step (stderr, else stdout), by step name. */
+export type LogPreviews = Map<string, string[]>;
+
+/**
+ * A run of `name` by id (a root run, or a child run under a root run of `name`, or a child run
+ * named `name`), or the latest root run without an id.
+ */
+export async function findRun(
+  store: Store,
+  name: string,
+  runId: string | undefined,
+): Promise<DagRunSnapshot | undefined> {
+  if (!runId) return (await store.runs.getLatestRun(name))?.snapshot;
+  const root = await store.runs.getRun(name, runId);
+  if (root) return root.snapshot;
+  // Child runs are not root runs: look the id up among all runs (an indexed query).
+  const { runs } = await store.runs.listRuns({ dagRunId: runId, includeChildren: true });
+  return runs.find((run) => run.name === name || run.root.name === name);
 }
 
 export async function statusCommand(
@@ -33,55 +75,140 @@ export async function statusCommand(
 ): Promise<number> {
   const name = await dagNameOf(dagArg);
   return withStore(async (store) => {
-    const stored = options.runId
-      ? await store.runs.getRun(name, options.runId)
-      : await store.runs.getLatestRun(name);
-    if (!stored) return fail(runNotFound(name, options.runId));
-    const details = toDagRunDetails(stored.snapshot);
-    process.stdout.write(
-      options.json
-        ? `${JSON.stringify(details, null, 2)}\n`
-        : describeRun(details as unknown as RunDetailsView, stored.snapshot.error),
-    );
+    const snapshot = await findRun(store, name, options.runId);
+    if (!snapshot) return fail(runNotFound(name, options.runId));
+    const details = toDagRunDetails(snapshot);
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(details, null, 2)}\n`);
+      return 0;
+    }
+    const view = localView(details as unknown as RunDetailsView, snapshot);
+    process.stdout.write(describeRun(view, snapshot.error, localPreviews(view)));
     return 0;
   });
+}
+
+/** The API's shape plus what only the snapshot has: the pid and each step's exit code. */
+function localView(details: RunDetailsView, snapshot: DagRunSnapshot): RunDetailsView {
+  const withExit = (view: NodeView | undefined, node: NodeState | undefined) =>
+    view && node
+      ? {
+          ...view,
+          exitCode: node.exitCode,
+          ...(node.startedAt
+            ? { durationMs: elapsedMs(node.startedAt, node.finishedAt || undefined) }
+            : {}),
+        }
+      : view;
+  const handlers = snapshot.handlers;
+  return {
+    ...details,
+    ...(snapshot.pid ? { pid: snapshot.pid } : {}),
+    nodes: details.nodes.map((view, i) => withExit(view, snapshot.nodes[i])!),
+    ...optionalNode('onSuccess', withExit(details.onSuccess, handlers.onSuccess)),
+    ...optionalNode('onFailure', withExit(details.onFailure, handlers.onFailure)),
+    ...optionalNode('onCancel', withExit(details.onCancel, handlers.onCancel)),
+    ...optionalNode('onExit', withExit(details.onExit, handlers.onExit)),
+  };
+}
+
+function optionalNode(key: string, node: NodeView | undefined): Record<string, NodeView> {
+  return node ? { [key]: node } : {};
+}
+
+/** The nodes `status` lists: the steps, then the handlers that ran. */
+export function nodesOf(run: RunDetailsView): NodeView[] {
+  const handlers = [run.onSuccess, run.onFailure, run.onCancel, run.onExit].filter(
+    (node): node is NodeView => node !== undefined && node.status !== 0,
+  );
+  return [...run.nodes, ...handlers];
+}
+
+/** Failed steps whose log preview `status` shows. */
+export function failedNodes(run: RunDetailsView): NodeView[] {
+  return nodesOf(run).filter((node) => node.status === 2);
+}
+
+function localPreviews(run: RunDetailsView): LogPreviews {
+  const previews: LogPreviews = new Map();
+  for (const node of failedNodes(run)) {
+    const stderr = tailLines(node.stderr ?? '', PREVIEW_LINES);
+    const lines = stderr.length > 0 ? stderr : tailLines(node.stdout ?? '', PREVIEW_LINES);
+    if (lines.length > 0) previews.set(node.step.name, lines);
+  }
+  return previews;
 }
 
 export function runNotFound(name: string, runId: string | undefined): string {
   return runId ? `dag-run ${name} ${runId} not found` : `no run of DAG ${name} yet`;
 }
 
+/** Milliseconds from `startedAt` to `finishedAt` (now while running); undefined if not started. */
+function elapsedMs(startedAt?: string, finishedAt?: string): number | undefined {
+  const start = startedAt && startedAt !== '-' ? Date.parse(startedAt) : NaN;
+  if (Number.isNaN(start)) return undefined;
+  const end = finishedAt && finishedAt !== '-' ? Date.parse(finishedAt) : NaN;
+  return Math.max(0, (Number.isNaN(end) ? Date.now() : end) - start);
+}
+
+/** A step's run time, Dagu-style (`850ms`, `12.3s`, `2m5s`, `1h2m`); '' when it did not run. */
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1).replace(/\.0$/, '')}s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
 /** Dagu-like text summary of a run; `error` is the run error when the caller knows it. */
-export function describeRun(run: RunDetailsView, error?: string): string {
+export function describeRun(
+  run: RunDetailsView,
+  error?: string,
+  previews: LogPreviews = new Map(),
+): string {
   const lines = [
     `DAG:      ${run.name}`,
     `Run ID:   ${run.dagRunId}`,
+    ...(run.rootDAGRunId && run.rootDAGRunId !== run.dagRunId
+      ? [`Root:     ${run.rootDAGRunName} ${run.rootDAGRunId}`]
+      : []),
     `Status:   ${run.statusLabel}`,
+    ...(run.pid ? [`PID:      ${run.pid}`] : []),
     `Started:  ${run.startedAt || '-'}`,
     `Finished: ${run.finishedAt || '-'}`,
   ];
   if (run.params) lines.push(`Params:   ${run.params}`);
   if (error) lines.push(`Error:    ${error}`);
-  const handlers = [run.onSuccess, run.onFailure, run.onCancel, run.onExit].filter(
-    (node): node is NodeView => node !== undefined && node.status !== 0,
-  );
-  const nodes = [...run.nodes, ...handlers];
+  const nodes = nodesOf(run);
+  let text = `${lines.join('\n')}\n`;
   if (nodes.length > 0) {
-    const width = Math.max(4, ...nodes.map((n) => n.step.name.length));
-    lines.push('Steps:');
-    for (const node of nodes) {
-      const error = node.error ? ` (${node.error})` : '';
-      lines.push(`  ${node.step.name.padEnd(width)}  ${node.statusLabel}${error}`);
-    }
+    const rows = nodes.map((node) => {
+      const ran = node.startedAt !== undefined && node.startedAt !== '-' && node.startedAt !== '';
+      return [
+        node.step.name,
+        node.statusLabel,
+        ran ? node.startedAt! : '-',
+        formatDuration(node.durationMs ?? elapsedMs(node.startedAt, node.finishedAt)) || '-',
+        // An exit code means something only for a step that ran and ended.
+        ran && node.exitCode !== undefined && node.status !== 1 ? String(node.exitCode) : '-',
+        node.error ?? '',
+      ];
+    });
+    const table = formatTable(['STEP', 'STATUS', 'STARTED', 'DURATION', 'EXIT', 'ERROR'], rows);
+    text += `Steps:\n${table.replace(/^(?=.)/gm, '  ')}`;
   }
-  return `${lines.join('\n')}\n`;
+  for (const [step, logLines] of previews) {
+    text += `Log of ${step} (last ${logLines.length} line(s)):\n${logLines.map((l) => `  | ${l}\n`).join('')}`;
+  }
+  return text;
 }
 
-/** `history` table: run id, status label, started, finished, params. */
+/** `history` table: run id, status label, queued, started, finished, params. */
 export function formatHistory(name: string, rows: string[][], total: number): string {
   if (rows.length === 0) return `no runs of DAG ${name}\n`;
   const more = total > rows.length ? `(${rows.length} of ${total} runs)\n` : '';
-  return `${formatTable(['RUN ID', 'STATUS', 'STARTED', 'FINISHED', 'PARAMS'], rows)}${more}`;
+  return `${formatTable(['RUN ID', 'STATUS', 'QUEUED', 'STARTED', 'FINISHED', 'PARAMS'], rows)}${more}`;
 }
 
 export async function historyCommand(
@@ -95,10 +222,12 @@ export async function historyCommand(
       process.stdout.write(`${JSON.stringify(page.runs.map(toDagRunDetails), null, 2)}\n`);
       return 0;
     }
+    // A run that never started (queued, dequeued) has no start time: `-`, not its queue time.
     const rows = page.runs.map((run) => [
       run.dagRunId,
       dagRunStatusLabel(run.status),
-      formatRunTime(run.startedAt || run.queuedAt) || '-',
+      formatRunTime(run.queuedAt) || '-',
+      formatRunTime(run.startedAt) || '-',
       formatRunTime(run.finishedAt) || '-',
       run.params,
     ]);

@@ -952,7 +952,7 @@ export interface components {
         };
       };
     };
-    /** @description Permission switched off, or the token role may not do this. */
+    /** @description Permission switched off, or the token role may not do this; or, with auth off, a Host name that is not allowed; or a state-changing request from another site (Origin). */
     Forbidden: {
       headers: {
         [name: string]: unknown;
@@ -1024,7 +1024,7 @@ export interface components {
         };
       };
     };
-    /** @description Request body is not application/json. */
+    /** @description A Content-Type other than application/json (with or without a body), or an unknown Content-Encoding. */
     UnsupportedMediaType: {
       headers: {
         [name: string]: unknown;
@@ -1138,6 +1138,10 @@ export interface components {
     Offset: number;
     /** @description Lines from offset (or from line 1). See the log-window rules: tail > head > offset > default. */
     Limit: number;
+    /** @description Runs per page, newest first. Default 100 on GET /dag-runs, 1000 (the maximum) on GET /dag-runs/{name}. */
+    RunListLimit: number;
+    /** @description Matching runs to skip before the page (0-based). */
+    RunListOffset: number;
     /** @description Which output of the step. */
     Stream: 'stdout' | 'stderr';
   };
@@ -1276,6 +1280,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       500: components['responses']['InternalError'];
     };
   };
@@ -1353,6 +1358,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       500: components['responses']['InternalError'];
     };
   };
@@ -1416,6 +1422,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       500: components['responses']['InternalError'];
     };
   };
@@ -1442,6 +1449,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       500: components['responses']['InternalError'];
     };
   };
@@ -1471,6 +1479,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
     };
@@ -1501,6 +1510,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
     };
   };
@@ -1530,6 +1540,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
     };
@@ -1666,6 +1677,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
     };
@@ -1698,6 +1710,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
     };
@@ -1783,6 +1796,10 @@ export interface operations {
         name?: components['parameters']['DagNameFilter'];
         /** @description Substring of the run id. */
         dagRunId?: components['parameters']['DagRunIdFilter'];
+        /** @description Runs per page, newest first. Default 100 on GET /dag-runs, 1000 (the maximum) on GET /dag-runs/{name}. */
+        limit?: components['parameters']['RunListLimit'];
+        /** @description Matching runs to skip before the page (0-based). */
+        offset?: components['parameters']['RunListOffset'];
         /** @description Node to run the request on; only `local` (the default) is served here. */
         remoteNode?: components['parameters']['RemoteNode'];
       };
@@ -1803,6 +1820,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       500: components['responses']['InternalError'];
     };
   };
@@ -1817,6 +1835,10 @@ export interface operations {
         toDate?: components['parameters']['ToDate'];
         /** @description Substring of the run id. */
         dagRunId?: components['parameters']['DagRunIdFilter'];
+        /** @description Runs per page, newest first. Default 100 on GET /dag-runs, 1000 (the maximum) on GET /dag-runs/{name}. */
+        limit?: components['parameters']['RunListLimit'];
+        /** @description Matching runs to skip before the page (0-based). */
+        offset?: components['parameters']['RunListOffset'];
         /** @description Node to run the request on; only `local` (the default) is served here. */
         remoteNode?: components['parameters']['RemoteNode'];
       };
@@ -1840,6 +1862,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       500: components['responses']['InternalError'];
     };
   };
@@ -1871,6 +1894,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
     };
@@ -1903,6 +1927,7 @@ export interface operations {
       200: components['responses']['LogOk'];
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
     };
@@ -1939,6 +1964,7 @@ export interface operations {
       200: components['responses']['LogOk'];
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
     };
@@ -2099,6 +2125,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
     };
@@ -2133,6 +2160,7 @@ export interface operations {
       200: components['responses']['LogOk'];
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
     };
@@ -2171,6 +2199,7 @@ export interface operations {
       200: components['responses']['LogOk'];
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
     };
@@ -2233,6 +2262,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       500: components['responses']['InternalError'];
     };
   };

@@ -50,6 +50,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     flags: store.flags,
     cancels: store.cancels,
     launcher,
+    logDir: store.paths.logDir,
     version: '9.9.9-client-test',
     log: () => undefined,
     ...(options.auth ? { auth: options.auth } : {}),

@@ -555,3 +555,121 @@ describe('metadata fast path', () => {
     });
   });
 });
+
+describe('YAML cost is bounded (issue #11 item 5)', () => {
+  // Before: each alias walked the whole document and each merged key was compared with every
+  // key of its map, so these took seconds (the 1 MiB spec minutes). The parse itself is timed,
+  // best of three (distinct locations, so the cache of large parses is not hit), against a
+  // budget that holds on a busy machine.
+  const PARSE_BUDGET_MS = 1000;
+  const timed = (text: string): { ms: number; error?: DagValidationError } => {
+    let ms = Number.POSITIVE_INFINITY;
+    let error: DagValidationError | undefined;
+    for (let run = 0; run < 3; run++) {
+      const started = performance.now();
+      try {
+        parseDag(text, { location: `/dags/cost-${run}.yaml` });
+      } catch (thrown) {
+        if (!(thrown instanceof DagValidationError)) throw thrown;
+        error = thrown;
+      }
+      ms = Math.min(ms, performance.now() - started);
+    }
+    return { ms, error };
+  };
+  const anchoredMap = (keys: number, entry = (i: number) => `key${i}: value${i}`): string[] => [
+    'otel: &a',
+    ...Array.from({ length: keys }, (_, i) => `  ${entry(i)}`),
+  ];
+
+  it('resolves 5,000 aliases in linear time', () => {
+    const text = `otel: &s {A: b}\nsteps:\n  - name: a\n    command: echo\n    env: [${'*s, '.repeat(5_000)}*s]\n`;
+    const { ms, error } = timed(text);
+    expect(error).toBeUndefined();
+    expect(ms).toBeLessThan(PARSE_BUDGET_MS);
+  });
+
+  it('refuses a merge key bomb with a clear error, quickly', () => {
+    const steps = Array.from({ length: 70 }, (_, i) =>
+      [`  - name: s${i}`, '    command: echo', '    env:', '      <<: *a'].join('\n'),
+    );
+    const anchor = anchoredMap(3000, (i) => `k${i}: 1`);
+    const { ms, error } = timed([...anchor, 'steps:', ...steps, ''].join('\n'));
+    expect(error?.message).toContain('YAML aliases and merge keys expand to too many nodes');
+    expect(ms).toBeLessThan(PARSE_BUDGET_MS);
+  });
+
+  it('refuses a 1 MiB merge-key spec before parsing it', () => {
+    const steps = Array.from({ length: 4 }, (_, i) =>
+      [`  - name: s${i}`, '    command: echo', '    env:', '      <<: *a'].join('\n'),
+    );
+    const text = [...anchoredMap(60_000), 'steps:', ...steps, ''].join('\n');
+    expect(Buffer.byteLength(text)).toBeGreaterThan(1024 * 1024);
+    const { ms, error } = timed(text);
+    expect(error?.message).toMatch(/DAG text is too large \(\d+ bytes; the limit is 262144\)/);
+    expect(ms).toBeLessThan(PARSE_BUDGET_MS);
+  });
+
+  it('keeps merge semantics: keys the map sets win, repeated keys are errors at their line', () => {
+    const dag = parse(
+      'otel: &d\n  A: merged\n  B: merged\nsteps:\n  - name: a\n    command: echo\n    env:\n      A: own\n      <<: *d\n',
+    );
+    expect(dag.steps[0]?.env).toEqual([
+      { key: 'A', value: 'own' },
+      { key: 'B', value: 'merged' },
+    ]);
+    const error = loadError('steps:\n  - name: a\n    command: echo\n    name: b\n');
+    expect(error.issues[0]).toMatchObject({
+      line: 4,
+      message: 'invalid YAML: map keys must be unique ("name" is repeated)',
+    });
+    expect(loadError('otel: &d {a: 1}\nx:\n  <<: *d\n  <<: *d\n').message).toContain(
+      'map keys must be unique',
+    );
+  });
+
+  it('parses a large unchanged text once: later calls get an equal, separate copy', () => {
+    const text = `steps:\n${Array.from({ length: 2000 }, (_, i) => `  - name: s${i}\n    command: echo ${i}`).join('\n')}\n`;
+    const first = parse(text);
+    const started = performance.now();
+    const second = parse(text);
+    expect(performance.now() - started).toBeLessThan(PARSE_BUDGET_MS);
+    expect(second).toEqual(first);
+    expect(second).not.toBe(first);
+    second.steps.pop();
+    expect(parse(text).steps).toHaveLength(2000);
+  });
+});
+
+describe('DAG names follow the file-name rule (issue #11 item 7)', () => {
+  it('refuses a name the API could not address, at the line of the key', () => {
+    for (const name of ['../../../../tmp/x/dagesc', 'a/b', 'a\\\\b', '..', 'x'.repeat(300)]) {
+      const error = loadError(`description: d\nname: "${name}"\nsteps: []\n`);
+      expect(error.issues, name).toEqual([expect.objectContaining({ path: 'name', line: 2 })]);
+      expect(error.message).toMatch(/invalid DAG name .*: it /);
+    }
+    expect(() => parseDagMetadata('name: ../x\n', { location: '/dags/m.yaml' })).toThrow(
+      /invalid DAG name "\.\.\/x": it contains a path separator/,
+    );
+    expect(loadError('steps: []\n---\nname: a/b\n').message).toContain('invalid DAG name "a/b"');
+  });
+
+  it('accepts names that are valid file names', () => {
+    for (const name of ['deploy', 'my dag', 'a.b-c_d', 'üñí', 'x'.repeat(250)])
+      expect(parse(`name: "${name}"\n`).name).toBe(name);
+  });
+});
+
+describe('listing view of a broken file (issue #12)', () => {
+  it('refuses a file whose steps are not valid YAML', () => {
+    for (const text of [
+      'description: d\nsteps:\n  - name: a\n    command: [unclosed\n',
+      'description: d\nsteps:\n  - name: a\n   command: x\n',
+      'description: d\nsteps:\n  - name: a\n    name: b\n',
+    ]) {
+      expect(() => parseDagMetadata(text, { location: '/dags/broken.yaml' }), text).toThrow(
+        DagValidationError,
+      );
+    }
+  });
+});

@@ -13,6 +13,7 @@ import {
 } from '../params/index.js';
 import { describeKind, Fields, Issues, readFields, scalarList } from './decode.js';
 import { findCycle } from './graph.js';
+import { dagNameProblem } from './names.js';
 import {
   DEFAULT_HIST_RETENTION_DAYS,
   DEFAULT_MAX_CLEANUP_TIME_SEC,
@@ -36,8 +37,12 @@ import {
 } from './steps.js';
 import { parseYamlDocuments, toPlain, YamlSyntaxError, type YamlNode } from './yaml-tree.js';
 
-/** DAG files larger than this are refused before parsing. */
-export const MAX_DAG_FILE_BYTES = 4 * 1024 * 1024;
+/**
+ * DAG files larger than this are refused before parsing. Parsing is linear but not cheap (about
+ * 1 ms per KiB on a busy machine) and runs on the caller's thread, the API server's event loop
+ * included: the limit bounds that pause (real DAGs are a few KiB; 256 KiB is ~5,000 lines).
+ */
+export const MAX_DAG_FILE_BYTES = 256 * 1024;
 
 const DAG_KEYS = [
   'name',
@@ -91,8 +96,37 @@ export interface ParseDagOptions {
   name?: string;
 }
 
+/**
+ * Texts at least this long keep their parse result (the last few of them): the API reads and
+ * parses a DAG file on every details, spec or start request, and a large file would cost a
+ * parse (about 1 ms per KiB) each time although it has not changed.
+ */
+const CACHE_MIN_CHARS = 32 * 1024;
+const CACHE_ENTRIES = 4;
+const largeParses = new Map<string, { text: string; dag?: Dag; error?: unknown }>();
+
 /** Parses and validates DAG YAML (all documents: the first is the DAG, the rest local DAGs). */
 export function parseDag(text: string, options: ParseDagOptions = {}): Dag {
+  if (text.length < CACHE_MIN_CHARS) return parseDagUncached(text, options);
+  const key = `${options.location ? resolve(options.location) : ''}\0${options.name ?? ''}`;
+  let cached = largeParses.get(key);
+  if (cached?.text !== text) {
+    cached = { text };
+    try {
+      cached.dag = parseDagUncached(text, options);
+    } catch (error) {
+      cached.error = error;
+    }
+    largeParses.delete(key);
+    if (largeParses.size >= CACHE_ENTRIES) largeParses.delete(largeParses.keys().next().value!);
+    largeParses.set(key, cached);
+  }
+  if (cached.error !== undefined) throw cached.error;
+  // A copy: callers own the Dag they get (a clone costs far less than a parse).
+  return structuredClone(cached.dag!);
+}
+
+function parseDagUncached(text: string, options: ParseDagOptions): Dag {
   const location = options.location ? resolve(options.location) : undefined;
   const documents = parseDocuments(text, location);
   const issues = new Issues();
@@ -133,7 +167,9 @@ export async function loadDag(
 /** The listing view of a DAG file: name, description, tags, schedule, params; no step checks. */
 export function parseDagMetadata(text: string, options: ParseDagOptions = {}): DagMetadata {
   const location = options.location ? resolve(options.location) : undefined;
-  const [main] = parseDocuments(metadataSections(text) ?? text, location);
+  // The whole text is parsed: a file whose steps are not even YAML is not a DAG. The steps are
+  // not decoded, though (callers cache the result by file modification time and size).
+  const [main] = parseDocuments(text, location);
   const issues = new Issues();
   const entries = main?.kind === 'map' ? main.entries : [];
   if (main && main.kind !== 'map')
@@ -159,6 +195,7 @@ export function parseDagMetadata(text: string, options: ParseDagOptions = {}): D
   const params = paramsEntry
     ? decodeParamsDefinition(paramsEntry.value, 'params', issues)
     : undefined;
+  checkNameKey(fields, issues);
   const metadata: DagMetadata = {
     name: fields.string('name') ?? options.name ?? (location ? fileStem(location) : ''),
     group: fields.string('group'),
@@ -171,47 +208,6 @@ export function parseDagMetadata(text: string, options: ParseDagOptions = {}): D
   };
   if (issues.list.length > 0) throw new DagValidationError(issues.list, location);
   return metadata;
-}
-
-const METADATA_KEYS = new Set([
-  'name',
-  'group',
-  'description',
-  'tags',
-  'schedule',
-  'params',
-  'queue',
-  'maxactiveruns',
-]);
-const TOP_LEVEL_KEY = /^([A-Za-z_][\w-]*)\s*:/;
-
-/**
- * The listing fast path: the top-level sections of the first document that listings need, cut
- * out by line so that the steps are never parsed. Returns undefined (parse the whole text) when
- * the file is not plain block-style YAML at the top level: flow style, anchors or merge keys.
- */
-function metadataSections(text: string): string | undefined {
-  if (/[&*]\w|<</.test(text)) return undefined;
-  const kept: string[] = [];
-  let keep = false;
-  let inDocument = false;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('---') || line.startsWith('...')) {
-      // The first document ends at the next marker; a marker before any key only opens it.
-      if (inDocument) break;
-      continue;
-    }
-    if (line === '' || line.startsWith(' ') || line.startsWith('\t') || line.startsWith('#')) {
-      if (keep) kept.push(line);
-      continue;
-    }
-    const key = TOP_LEVEL_KEY.exec(line);
-    if (!key) return undefined;
-    inDocument = true;
-    keep = METADATA_KEYS.has(key[1]!.toLowerCase());
-    if (keep) kept.push(line);
-  }
-  return kept.join('\n');
 }
 
 export async function loadDagMetadata(path: string): Promise<DagMetadata> {
@@ -265,7 +261,7 @@ function parseDocuments(text: string, location: string | undefined): YamlNode[] 
         {
           path: '',
           line: 0,
-          message: `DAG text is too large (the limit is ${MAX_DAG_FILE_BYTES} bytes)`,
+          message: `DAG text is too large (${Buffer.byteLength(text)} bytes; the limit is ${MAX_DAG_FILE_BYTES})`,
         },
       ],
       location,
@@ -298,6 +294,7 @@ function decodeDag(
     new Fields({ kind: 'map', line: node.line, entries: [] }, path, issues, []);
   const name = fields.string('name') ?? fallbackName;
   if (!name) issues.add(path, node.line, 'the DAG needs a name');
+  checkNameKey(fields, issues);
 
   const type = fields.string('type') ?? 'chain';
   if (type === 'agent') {
@@ -380,6 +377,21 @@ function decodeDag(
     location,
     localDags,
   };
+}
+
+/** A `name:` must be usable as a file name and an API path segment (see names.ts). */
+function checkNameKey(fields: Fields, issues: Issues): void {
+  const entry = fields.get('name');
+  // Only string names: other shapes are reported by fields.string.
+  const name = entry?.value.kind === 'scalar' ? entry.value.value : undefined;
+  const problem = typeof name === 'string' ? dagNameProblem(name) : undefined;
+  if (entry && problem) {
+    issues.add(
+      fields.pathOf('name'),
+      entry.line,
+      `invalid DAG name ${JSON.stringify(name)}: ${problem} (a DAG name follows the rule for DAG file names)`,
+    );
+  }
 }
 
 function normaliseMaxActiveRuns(value: number | undefined): number {

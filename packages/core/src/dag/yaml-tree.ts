@@ -1,8 +1,9 @@
 // Parses YAML text into a small tree that keeps what the validator needs and plain JS objects
 // lose: the document order of map keys (`"7"` stays after `zulu`) and the line of every node.
 // Safe by construction: the core schema only (no custom tags, no code), bounded alias expansion
-// and nesting depth.
-import type { Alias } from 'yaml';
+// and nesting depth. Linear in the text and the expanded size: the parser's duplicate-key check
+// compares each key with every earlier key of its map and its Alias.resolve walks the whole
+// document for every alias, so both are done here with maps instead (as are merge keys).
 import {
   isAlias,
   isMap,
@@ -11,6 +12,7 @@ import {
   isSeq,
   LineCounter,
   parseAllDocuments,
+  visit,
   type Document,
   type Node as YamlAstNode,
 } from 'yaml';
@@ -31,7 +33,7 @@ export interface YamlEntry {
 
 const MAX_DEPTH = 64;
 /** Upper bound on nodes after alias expansion: stops "billion laughs" documents. */
-const MAX_EXPANDED_NODES = 200_000;
+const MAX_EXPANDED_NODES = 100_000;
 
 export class YamlSyntaxError extends Error {
   readonly issues: ValidationIssue[];
@@ -54,7 +56,8 @@ export function parseYamlDocuments(text: string): YamlNode[] {
     documents = parseAllDocuments(text, {
       schema: 'core',
       merge: true,
-      uniqueKeys: true,
+      // Checked in Converter.build: the parser's check is quadratic in the number of keys.
+      uniqueKeys: false,
       strict: true,
       prettyErrors: false,
       lineCounter,
@@ -85,10 +88,22 @@ export function parseYamlDocuments(text: string): YamlNode[] {
 
 class Converter {
   private readonly done = new Map<YamlAstNode, { node: YamlNode; size: number }>();
+  /** Each alias's node: the last node before it with that anchor (YAML 1.2 §3.2.2.2). */
+  private readonly targets = new Map<unknown, unknown>();
   constructor(
-    private readonly document: Document.Parsed,
+    document: Document.Parsed,
     private readonly lines: LineCounter,
-  ) {}
+  ) {
+    // One walk in document order instead of yaml's Alias.resolve, which walks the whole
+    // document again for every alias.
+    const anchors = new Map<string, unknown>();
+    visit(document, {
+      Node: (_key, node) => {
+        if (isAlias(node)) this.targets.set(node, anchors.get(node.source));
+        else if (node.anchor) anchors.set(node.anchor, node);
+      },
+    });
+  }
 
   convert(ast: unknown, depth: number): YamlNode {
     return this.visit(ast, depth).node;
@@ -104,36 +119,63 @@ class Converter {
         },
       ]);
     }
-    if (isAlias(ast)) return this.visit((ast as Alias).resolve(this.document), depth + 1);
+    if (isAlias(ast)) return this.visit(this.targets.get(ast), depth + 1);
     const cached = this.done.get(ast as YamlAstNode);
     if (cached) return cached;
     const result = this.build(ast, depth);
-    if (result.size > MAX_EXPANDED_NODES) {
-      throw new YamlSyntaxError([
-        { path: '', line: this.lineOf(ast), message: 'YAML aliases expand to too many nodes' },
-      ]);
-    }
+    if (result.size > MAX_EXPANDED_NODES) throw this.tooLarge(ast);
     this.done.set(ast as YamlAstNode, result);
     return result;
+  }
+
+  private tooLarge(ast: unknown): YamlSyntaxError {
+    return new YamlSyntaxError([
+      {
+        path: '',
+        line: this.lineOf(ast),
+        message: `YAML aliases and merge keys expand to too many nodes (more than ${MAX_EXPANDED_NODES})`,
+      },
+    ]);
+  }
+
+  /** Keys of a map must be unique (`<<` included), as the parser's `uniqueKeys` would say. */
+  private claimKey(seen: Set<string>, key: string, keyNode: unknown): void {
+    if (seen.has(key)) {
+      throw new YamlSyntaxError([
+        {
+          path: '',
+          line: this.lineOf(keyNode),
+          message: `invalid YAML: map keys must be unique ("${key}" is repeated)`,
+        },
+      ]);
+    }
+    seen.add(key);
   }
 
   private build(ast: unknown, depth: number): { node: YamlNode; size: number } {
     const line = this.lineOf(ast);
     if (isMap(ast)) {
       const entries: YamlEntry[] = [];
+      /** Index in `entries` by key; `explicit` holds the keys the map sets itself. */
+      const indexOf = new Map<string, number>();
+      const explicit = new Set<string>();
       let size = 1;
       for (const pair of ast.items) {
         if (!isPair(pair)) continue;
         const keyNode = pair.key;
         if (isScalar(keyNode) && isMergeKey(keyNode.value) && isMergeSource(pair.value)) {
+          this.claimKey(explicit, '<<', keyNode);
           // A merge key: the merged map's entries come in unless the map sets them itself.
           const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
           for (const source of sources) {
             const merged = this.visit(source, depth + 1);
             size += merged.size;
+            if (size > MAX_EXPANDED_NODES) throw this.tooLarge(ast);
             if (merged.node.kind !== 'map') continue;
             for (const entry of merged.node.entries) {
-              if (!entries.some((e) => e.key === entry.key)) entries.push(entry);
+              if (indexOf.has(entry.key)) continue;
+              indexOf.set(entry.key, entries.length);
+              entries.push(entry);
             }
           }
           continue;
@@ -143,13 +185,19 @@ class Converter {
             { path: '', line: this.lineOf(keyNode), message: 'map keys must be scalars' },
           ]);
         }
+        const key = String(keyNode.value);
+        this.claimKey(explicit, key, keyNode);
         const value = this.visit(pair.value ?? null, depth + 1);
         size += value.size;
-        const key = String(keyNode.value);
-        const index = entries.findIndex((e) => e.key === key);
+        if (size > MAX_EXPANDED_NODES) throw this.tooLarge(ast);
         const entry = { key, line: this.lineOf(keyNode), value: value.node };
-        if (index >= 0) entries[index] = entry;
-        else entries.push(entry);
+        // A key the map sets itself replaces a merged one in place.
+        const index = indexOf.get(key);
+        if (index !== undefined) entries[index] = entry;
+        else {
+          indexOf.set(key, entries.length);
+          entries.push(entry);
+        }
       }
       return { node: { kind: 'map', line, entries }, size };
     }

@@ -3,6 +3,7 @@ import { substituteBackticks } from './backticks.js';
 import { expandOsEnv } from './expand-os-env.js';
 import { expandPathReferences, replacePlainReferences, type StepIdInfo } from './references.js';
 import { createShellRunner, type ShellRunner } from './shell-runner.js';
+import { UntrustedValues, type EvalTarget } from './untrusted.js';
 
 export interface EvalContext {
   /** Variable maps in priority order (run vars, step vars, outputs); the first that knows a name wins. */
@@ -17,20 +18,28 @@ export interface EvalContext {
   osEnv: boolean;
   /** Runs backtick commands; default: the default shell with `env`. */
   runShell?: ShellRunner;
+  /**
+   * Names whose values came from a remote caller (API params), in any map or in `env`: they are
+   * data, never read by a later stage, and put back in the form `target` needs.
+   */
+  untrusted?: ReadonlySet<string>;
+  /** Where the result goes (default 'shell', the safe choice for an untrusted value). */
+  target?: EvalTarget;
 }
 
 const NO_VARS: ReadonlyMap<string, string> = new Map();
 
 export async function evaluateString(text: string, ctx: EvalContext): Promise<string> {
   if (text === '') return '';
+  const untrusted = ctx.untrusted?.size ? new UntrustedValues(ctx.untrusted) : undefined;
   let value = text;
   if (ctx.maps.length === 0) {
     // Without maps Dagu still resolves step-id references (and JSON paths into the env).
-    if (ctx.stepIds) value = expandPathReferences(value, NO_VARS, ctx.env, ctx.stepIds);
+    if (ctx.stepIds) value = expandPathReferences(value, NO_VARS, ctx.env, ctx.stepIds, untrusted);
   } else {
     for (const vars of ctx.maps) {
-      value = expandPathReferences(value, vars, ctx.env, ctx.stepIds);
-      value = replacePlainReferences(value, vars);
+      value = expandPathReferences(value, vars, ctx.env, ctx.stepIds, untrusted);
+      value = replacePlainReferences(value, vars, untrusted);
     }
   }
   if (ctx.backticks) {
@@ -42,6 +51,6 @@ export async function evaluateString(text: string, ctx: EvalContext): Promise<st
       throw new Error(`failed to substitute commands in "${text}": ${reason}`, { cause: error });
     }
   }
-  if (ctx.osEnv) value = expandOsEnv(value, ctx.env);
-  return value;
+  if (ctx.osEnv) value = expandOsEnv(value, untrusted ? untrusted.shield(ctx.env) : ctx.env);
+  return untrusted ? untrusted.restore(value, ctx.target ?? 'shell') : value;
 }

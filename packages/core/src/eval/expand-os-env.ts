@@ -49,7 +49,7 @@ function readName(text: string, start: number): { name: string; width: number } 
 }
 
 /** `$NAME` / `${NAME}` replaced from `env`; unknown names become empty (Go os.ExpandEnv). */
-export function expandOsEnv(text: string, env: ReadonlyMap<string, string>): string {
+export function expandOsEnv(text: string, env: Pick<ReadonlyMap<string, string>, 'get'>): string {
   let out = '';
   let copiedUpTo = 0;
   for (let dollar = 0; dollar < text.length; dollar++) {

@@ -7,3 +7,5 @@ export type { JsonPathResult } from './json-path.js';
 export type { StepIdInfo } from './references.js';
 export { evaluateString } from './evaluate.js';
 export type { EvalContext } from './evaluate.js';
+export { shellVariableFor } from './untrusted.js';
+export type { EvalTarget } from './untrusted.js';

@@ -1,6 +1,7 @@
 // Stage 1 of the substitution pipeline (dag-yaml.md §3.1): Dagu variable references, resolved
 // against one variable map at a time.
 import { evaluateJsonPath, formatJsonValue } from './json-path.js';
+import type { UntrustedValues } from './untrusted.js';
 
 /** What `${id.stdout}`, `${id.stderr}` and `${id.exitCode}` resolve to for a step with an id. */
 export interface StepIdInfo {
@@ -44,12 +45,14 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
 /**
  * Resolves JSON-path and step-property references. NAME is looked up in `vars`, then in the
  * run's environment; a name that is neither (or whose value is not JSON) may be a step id.
+ * What is selected from an untrusted value is held back as data.
  */
 export function expandPathReferences(
   text: string,
   vars: ReadonlyMap<string, string>,
   env: ReadonlyMap<string, string>,
   stepIds: ReadonlyMap<string, StepIdInfo> | undefined,
+  untrusted?: UntrustedValues,
 ): string {
   return text.replace(
     PATH_REFERENCE,
@@ -69,16 +72,27 @@ export function expandPathReferences(
       if (!json.ok) return fromStep();
       const selected = evaluateJsonPath(json.value, path);
       // Like a gojq parse or type error: leave the reference as written.
-      return selected.found ? formatJsonValue(selected.value) : match;
+      if (!selected.found) return match;
+      const value = formatJsonValue(selected.value);
+      return untrusted?.has(name) ? untrusted.hold(name, value, false) : value;
     },
   );
 }
 
-/** Replaces `${NAME}` / `$NAME` for names present in `vars`; other names are left untouched. */
-export function replacePlainReferences(text: string, vars: ReadonlyMap<string, string>): string {
+/**
+ * Replaces `${NAME}` / `$NAME` for names present in `vars`; other names are left untouched.
+ * Untrusted values are held back as data.
+ */
+export function replacePlainReferences(
+  text: string,
+  vars: ReadonlyMap<string, string>,
+  untrusted?: UntrustedValues,
+): string {
   return text.replace(PLAIN_REFERENCE, (match: string) => {
     if (match.startsWith("'") && match.endsWith("'")) return match;
     const key = match.startsWith('${') ? match.slice(2, -1) : match.slice(1);
-    return vars.get(key) ?? match;
+    const value = vars.get(key);
+    if (value === undefined) return match;
+    return untrusted?.has(key) ? untrusted.hold(key, value, true) : value;
   });
 }

@@ -5,13 +5,20 @@ import { existsSync } from 'node:fs';
 import type { Dag } from '../dag/model.js';
 import { systemClock, type Clock } from '../clock.js';
 import { DaguError } from '../errors.js';
-import type { CancelStore, QueueStore, RunStore, RunTrigger, StoredRun } from '../ports.js';
+import type {
+  CancelStore,
+  QueueStore,
+  RunStore,
+  RunTrigger,
+  StepProcessStore,
+  StoredRun,
+} from '../ports.js';
 import type { ParamsOverride } from '../run/environment.js';
 import { newDagRunId } from '../run/ids.js';
 import {
   createQueuedSnapshot,
   DagRunner,
-  quoteParams,
+  recordedParams,
   type DagRunOptions,
   type DagRunResult,
 } from '../run/runner.js';
@@ -36,19 +43,22 @@ export interface RunLauncherOptions {
   sweepIntervalMs?: number;
   /** Fork steps through a helper process (default) or, with false, from this process. */
   spawnHelper?: boolean;
+  /** Where the helper's step process groups are recorded, so recovery can end orphans. */
+  processes?: StepProcessStore;
   /** Stamps run ids and run times; the scheduler must read the same clock (default: system). */
   clock?: Clock;
 }
 
 export interface LaunchOptions {
   dagRunId?: string;
+  /** `source: 'remote'` for params of an API caller: data only (Part A #10). */
   params?: ParamsOverride;
-  /** false for params from the REST API (Part A #10). */
-  overrideBackticks?: boolean;
   trigger: RunTrigger;
   /** Run now even if the DAG's queue is full (`--no-queue`). */
   noQueue?: boolean;
 }
+
+const RETENTION_INTERVAL_MS = 10 * 60_000;
 
 export interface LaunchResult {
   dagRunId: string;
@@ -58,16 +68,25 @@ export interface LaunchResult {
 export class RunLauncher {
   private readonly active = new Map<string, DagRunner>();
   private readonly finished = new Set<Promise<unknown>>();
+  private readonly retentionAppliedAt = new Map<string, number>();
   private sweep: NodeJS.Timeout | undefined;
   private closed = false;
 
   private readonly spawner: ProcessSpawner | undefined;
 
   constructor(private readonly options: RunLauncherOptions) {
-    this.spawner = options.spawnHelper === false ? undefined : new ProcessSpawner();
+    const processes = options.processes;
+    // A group that cannot be recorded (store not writable) only loses its crash recovery.
+    this.spawner =
+      options.spawnHelper === false
+        ? undefined
+        : new ProcessSpawner({
+            onSpawn: (pid) => void processes?.add(pid).catch(() => undefined),
+            onExit: (pid) => void processes?.remove(pid).catch(() => undefined),
+          });
     const interval = options.sweepIntervalMs ?? 5_000;
     if (interval > 0) {
-      this.sweep = setInterval(() => void this.dispatchAll(), interval);
+      this.sweep = setInterval(() => void this.dispatchAll().catch(() => undefined), interval);
       this.sweep.unref();
     }
   }
@@ -97,7 +116,6 @@ export class RunLauncher {
       dagRunId,
       trigger: options.trigger,
       ...(options.params ? { params: options.params } : {}),
-      overrideBackticks: options.overrideBackticks ?? true,
     });
     return { dagRunId, queued: false };
   }
@@ -111,7 +129,6 @@ export class RunLauncher {
     const snapshot = await createQueuedSnapshot(dag, {
       dagRunId,
       ...(options.params ? { params: options.params } : {}),
-      overrideBackticks: options.overrideBackticks ?? true,
       ...(this.options.baseEnv ? { baseEnv: this.options.baseEnv } : {}),
       ...(this.options.clock ? { clock: this.options.clock } : {}),
     });
@@ -123,7 +140,7 @@ export class RunLauncher {
       priority: 0,
       enqueuedAt: snapshot.queuedAt,
     });
-    void this.dispatch(queueOf(dag), this.limitOf(dag));
+    void this.dispatchSafely(queueOf(dag), this.limitOf(dag));
     return { dagRunId, queued: true };
   }
 
@@ -218,6 +235,11 @@ export class RunLauncher {
     this.spawner?.close();
   }
 
+  /** dispatch in the background: a store that fails now leaves the queue to the next sweep. */
+  private async dispatchSafely(queue: string, limit: number): Promise<void> {
+    await this.dispatch(queue, limit).catch(() => undefined);
+  }
+
   private async dispatch(queue: string, limit: number): Promise<void> {
     while (!this.closed) {
       const item = await this.options.queue.claimNext(queue, limit);
@@ -237,8 +259,7 @@ export class RunLauncher {
         await this.execute(stored.dag, {
           dagRunId: item.dagRunId,
           trigger: 'queue',
-          params: { text: quoteParams(stored.snapshot.paramsList) },
-          overrideBackticks: false,
+          params: recordedParams(stored.snapshot),
           queuedAt: stored.snapshot.queuedAt,
         });
       } catch (error) {
@@ -285,9 +306,12 @@ export class RunLauncher {
     const id = key(dag.name, runner.dagRunId);
     this.active.set(id, runner);
     const poll = setInterval(() => {
-      void this.options.cancels.isCancelRequested(dag.name, runner.dagRunId).then((requested) => {
-        if (requested) runner.stop();
-      });
+      void this.options.cancels
+        .isCancelRequested(dag.name, runner.dagRunId)
+        .then((requested) => {
+          if (requested) runner.stop();
+        })
+        .catch(() => undefined); // A store that cannot be read now is asked again in 500 ms.
     }, 500);
     poll.unref();
     const done: Promise<DagRunResult | undefined> = runner
@@ -306,10 +330,27 @@ export class RunLauncher {
         this.finished.delete(done);
         await this.options.cancels.clearCancel(dag.name, runner.dagRunId).catch(() => undefined);
         // The slot is free: the next queued run of this queue starts now.
-        void this.dispatch(queueOf(dag), this.limitOf(dag));
+        void this.dispatchSafely(queueOf(dag), this.limitOf(dag));
+        await this.applyRetention(dag);
       });
     this.finished.add(done);
     await recorded;
+  }
+
+  /**
+   * histRetentionDays for every run this launcher executes (API, scheduler, queue): an indexed
+   * pass over one DAG's runs, at most once per DAG every RETENTION_INTERVAL_MS.
+   */
+  private async applyRetention(dag: Dag): Promise<void> {
+    const now = (this.options.clock ?? systemClock).now().getTime();
+    const last = this.retentionAppliedAt.get(dag.name);
+    if (last !== undefined && now - last < RETENTION_INTERVAL_MS) return;
+    try {
+      await this.options.runs.applyRetention(dag.name, dag.histRetentionDays);
+      this.retentionAppliedAt.set(dag.name, now);
+    } catch {
+      // A store that cannot delete now is asked again at the DAG's next run end.
+    }
   }
 
   private limitOf(dag: Dag): number {

@@ -3,4 +3,4 @@ export { tokenizeParamString } from './tokenize.js';
 export type { ParamToken } from './tokenize.js';
 export { formatParamsList, quoteParamsForChild } from './format.js';
 export { resolveParams } from './resolve.js';
-export type { ResolveParamsOptions, ParamsOverrides } from './resolve.js';
+export type { ResolveParamsOptions, ParamsOverrides, ResolvedParams } from './resolve.js';

@@ -143,6 +143,7 @@ describe('resolveParams: defaults', () => {
     expect(await resolveParams(undefined, undefined, setup())).toEqual({
       params: [],
       defaultParams: '',
+      untrusted: new Set(),
     });
   });
 });
@@ -207,23 +208,84 @@ describe('resolveParams: overrides', () => {
     expect(existsSync(marker)).toBe(true);
   });
 
-  it('never runs backticks of overrides when backticks are off (REST API, Part A #10)', async () => {
+  it('takes remote overrides as data: no backticks, no env expansion (REST API, Part A #10)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dagu-params-'));
     const marker = join(dir, 'pwned');
-    const options = { ...setup({ E: 'env' }), backticks: false };
-    const def: ParamsDefinition = { form: 'string', text: 'D="`echo default`"' };
-    const { params } = await resolveParams(
+    const options = setup({ E: 'env' });
+    const def: ParamsDefinition = { form: 'string', text: 'D="`echo default`" K=keep' };
+    const { params, untrusted } = await resolveParams(
       def,
-      { text: `X="\`touch ${marker}\`" Y=\`touch ${marker}\` Z=$E` },
+      { text: `X="\`touch ${marker}\`" Y=\`touch ${marker}\` Z=$E D=api`, source: 'remote' },
       options,
     );
     expect(formatParamsList(params)).toEqual([
-      'D=default',
+      'D=api',
+      'K=keep',
       `X=\`touch ${marker}\``,
       `Y=\`touch ${marker}\``,
-      'Z=env',
+      'Z=$E',
     ]);
     expect(existsSync(marker)).toBe(false);
+    expect([...untrusted].sort()).toEqual(['D', 'X', 'Y', 'Z']);
+    expect(options.env.get('Z')).toBe('$E');
+  });
+
+  it('never expands a remote override against the environment (server secrets)', async () => {
+    const options = setup({ DAGU_AUTH_JWT_SECRET: 's3cret', HOME: '/home/u' });
+    const { params } = await resolveParams(
+      undefined,
+      { text: 'X=${DAGU_AUTH_JWT_SECRET} Y="$HOME"', source: 'remote' },
+      options,
+    );
+    expect(formatParamsList(params)).toEqual(['X=${DAGU_AUTH_JWT_SECRET}', 'Y=$HOME']);
+  });
+
+  it('gives untrusted positional params a name a shell can expand', async () => {
+    const options = setup();
+    const { params, untrusted } = await resolveParams(
+      undefined,
+      { text: '"a;b"', source: 'remote' },
+      options,
+    );
+    expect(formatParamsList(params)).toEqual(['1=a;b']);
+    expect([...untrusted]).toEqual(['1']);
+    expect(options.env.get('DAGU_PARAM_1')).toBe('a;b');
+  });
+
+  it('refuses remote params that change how programs run, unless the DAG declares them', async () => {
+    for (const name of ['PATH', 'LD_PRELOAD', 'BASH_ENV', 'SHELL', 'DAGU_DEFAULT_SHELL']) {
+      await expect(
+        resolveParams(undefined, { text: `${name}=/tmp/x`, source: 'remote' }, setup()),
+      ).rejects.toThrow(`${name} cannot be set through the API`);
+    }
+    const declared: ParamsDefinition = { form: 'string', text: 'PATH=/usr/bin' };
+    const { params } = await resolveParams(
+      declared,
+      { text: 'PATH=/opt/bin', source: 'remote' },
+      setup(),
+    );
+    expect(formatParamsList(params)).toEqual(['PATH=/opt/bin']);
+  });
+
+  it('re-uses recorded params literally and keeps their untrusted names', async () => {
+    const options = setup({ E: 'env' });
+    const def: ParamsDefinition = { form: 'string', text: 'A=default B=b' };
+    const { params, untrusted } = await resolveParams(
+      def,
+      { recorded: { paramsList: ['A=$E `x`', 'B=b" C="c', '3=pos'], untrusted: ['A'] } },
+      options,
+    );
+    expect(formatParamsList(params)).toEqual(['A=$E `x`', 'B=b" C="c', '3=pos']);
+    expect([...untrusted]).toEqual(['A']);
+  });
+
+  it('lets a local override make a remote name trusted again', async () => {
+    const { untrusted } = await resolveParams(
+      undefined,
+      { recorded: { paramsList: ['A=1'], untrusted: ['A'] }, text: 'A=2' },
+      setup(),
+    );
+    expect(untrusted.size).toBe(0);
   });
 
   it('runs backticks of CLI overrides by default', async () => {

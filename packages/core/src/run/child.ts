@@ -17,7 +17,7 @@ const MAX_PARALLEL_ITEMS = 1000;
 export async function runChildStep(context: ExecutorContext): Promise<Execution> {
   const step = context.node.step;
   const evalContext = { ...context.evalContext(), backticks: true, osEnv: true };
-  const name = await evaluateString(step.run ?? '', evalContext);
+  const name = await evaluateString(step.run ?? '', { ...evalContext, target: 'text' });
   let child: Dag;
   try {
     child = await resolveChildDag(name, context);
@@ -25,7 +25,9 @@ export async function runChildStep(context: ExecutorContext): Promise<Execution>
     return { exitCode: 1, error: (error as Error).message };
   }
   if (step.executor.type !== 'parallel') {
-    const params = step.params ? await evaluateString(step.params, evalContext) : '';
+    const params = step.params
+      ? await evaluateString(step.params, { ...evalContext, target: 'params' })
+      : '';
     const ref = recordChild(context, params);
     const result = await startChild(context, child, ref);
     if (result.exitCode !== 0) {
@@ -54,9 +56,13 @@ async function runParallel(context: ExecutorContext, child: Dag): Promise<Execut
   if (parallel.items) {
     items = parallel.items;
   } else {
-    const text = await evaluateString(parallel.variable ?? '', evalContext);
+    const text = await evaluateString(parallel.variable ?? '', { ...evalContext, target: 'text' });
     items = parseItems(text);
   }
+  // Items taken from a run with untrusted params may hold their values: ITEM is data too.
+  const untrusted = evalContext.untrusted;
+  const itemUntrusted =
+    !parallel.items && untrusted?.size ? new Set([...untrusted, 'ITEM']) : untrusted;
   if (items.length === 0) return { exitCode: 1, error: 'parallel: no items to run' };
   if (items.length > MAX_PARALLEL_ITEMS)
     return { exitCode: 1, error: `parallel: more than ${MAX_PARALLEL_ITEMS} items` };
@@ -70,6 +76,8 @@ async function runParallel(context: ExecutorContext, child: Dag): Promise<Execut
           ...context.evalContext([new Map([['ITEM', itemText]])]),
           backticks: true,
           osEnv: true,
+          target: 'params',
+          ...(itemUntrusted ? { untrusted: itemUntrusted } : {}),
         })
       : itemText;
     const id = childDagRunId(context.host.runId(), step.name, params, context.node.repeated);
@@ -147,7 +155,12 @@ function startChild(context: ExecutorContext, dag: Dag, ref: ChildRunRef): Promi
     dag,
     dagRunId: ref.dagRunId,
     trigger: 'child',
-    params: { text: ref.params },
+    // A parent with untrusted params may pass their values on: the child takes its params as
+    // data then, like the API's (no backticks, no env expansion, never shell syntax).
+    params: {
+      text: ref.params,
+      ...(host.environment().untrusted.size > 0 ? { source: 'remote' as const } : {}),
+    },
     baseEnv: context.env,
     logDir: options.logDir,
     ...(options.recorder ? { recorder: options.recorder } : {}),

@@ -32,6 +32,7 @@ export async function evaluateCondition(
         runShell: context.runShell,
         backticks: true,
         osEnv: true,
+        target: 'text',
       });
       const met = matchesExpected(value, condition.expected);
       return {
@@ -45,6 +46,7 @@ export async function evaluateCondition(
       ...context.eval,
       backticks: false,
       osEnv: false,
+      target: 'shell',
     });
     try {
       await context.runShell(command);

@@ -1,27 +1,31 @@
 // The run-time environment of a DAG run, built the way Dagu builds it when a run starts
 // (dag-yaml.md §0 build order): DAG `env` first, then `params` (with overrides), then `dotenv`.
 // Everything lands in a per-run map that stands in for the engine's process env; the real
-// process.env is never touched.
+// process.env is never touched, and the server's own secrets are never in the map.
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import type { Dag } from '../dag/model.js';
-import { loadDotenvFiles, evaluateEnvEntries, type EnvEntry } from '../env/index.js';
+import {
+  loadDotenvFiles,
+  evaluateEnvEntries,
+  scrubServerSecrets,
+  type EnvEntry,
+} from '../env/index.js';
 import { createShellRunner, type ShellRunner } from '../eval/index.js';
-import { formatParamsList, resolveParams, type ParamEntry } from '../params/index.js';
+import {
+  formatParamsList,
+  resolveParams,
+  type ParamEntry,
+  type ParamsOverrides,
+} from '../params/index.js';
 
-export interface ParamsOverride {
-  /** `-p 'K=v …'` or the API's params string. */
-  text?: string | undefined;
-  /** Arguments after `--`, each parsed with the params grammar and numbered across all. */
-  argv?: readonly string[] | undefined;
-}
+/** Params given when a run starts: CLI `-p`/`--`, the API's params string, or a recorded list. */
+export type ParamsOverride = ParamsOverrides;
 
 export interface PrepareRunEnvironmentOptions {
   params?: ParamsOverride;
-  /** The engine's environment the run starts from (default: process.env). */
+  /** The engine's environment the run starts from (default: process.env), minus server secrets. */
   baseEnv?: Readonly<Record<string, string | undefined>>;
-  /** false for parameters that came through the REST API: their backticks are not executed. */
-  overrideBackticks?: boolean;
   /** Working directory for backtick commands (default: process.cwd()). */
   cwd?: string;
 }
@@ -32,6 +36,8 @@ export interface RunEnvironment {
   /** DAG env entries after evaluation, in order. */
   dagEnv: EnvEntry[];
   params: ParamEntry[];
+  /** Names of params whose values came from a remote caller: data, never shell syntax. */
+  untrusted: Set<string>;
   /** `NAME=value` per param (positional as `1=value`). */
   paramsList: string[];
   /** Defaults re-joined with quoting, e.g. `P1="foo" P2="bar"`. */
@@ -44,17 +50,15 @@ export async function prepareRunEnvironment(
   dag: Dag,
   options: PrepareRunEnvironmentOptions = {},
 ): Promise<RunEnvironment> {
-  const env = new Map<string, string>();
-  for (const [key, value] of Object.entries(options.baseEnv ?? process.env)) {
-    if (value !== undefined) env.set(key, value);
-  }
+  // The one place where a run's environment is taken from the engine's: whatever the caller
+  // passes, the server's secrets stay out (params, env expansion, backticks and steps see this).
+  const env = new Map(Object.entries(scrubServerSecrets(options.baseEnv ?? process.env)));
   const shell = dag.shell ?? env.get('DAGU_DEFAULT_SHELL') ?? env.get('SHELL') ?? 'sh';
   const runShell = createShellRunner({ shell, env, cwd: options.cwd ?? process.cwd() });
   const dagEnv = await evaluateEnvEntries(dag.env, env, runShell);
-  const { params, defaultParams } = await resolveParams(dag.params, options.params, {
+  const { params, defaultParams, untrusted } = await resolveParams(dag.params, options.params, {
     env,
     runShell,
-    backticks: options.overrideBackticks ?? true,
   });
   const dotenvFiles = await loadDotenvFiles(dag.dotenv, {
     env,
@@ -66,6 +70,7 @@ export async function prepareRunEnvironment(
     env,
     dagEnv,
     params,
+    untrusted,
     paramsList: formatParamsList(params),
     defaultParams,
     dotenvFiles,

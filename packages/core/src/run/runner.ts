@@ -1,7 +1,7 @@
 // The DAG runner: executes one run of a DAG as a state machine over its steps with Dagu's
 // semantics (dag-yaml.md §2–§4, Part A). Scheduling is event-driven: a step that ends triggers
 // the next pass at once, with no polling timer.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { Dag, HandlerName, Step } from '../dag/model.js';
 import type { RunTrigger } from '../ports.js';
 import type { ProcessSpawner } from './spawner.js';
@@ -12,6 +12,7 @@ import { evaluateConditions } from './conditions.js';
 import { newAttemptId, newDagRunId } from './ids.js';
 import { systemClock, type Clock } from '../clock.js';
 import { runLogLayout, type RunLogLayout } from './logs.js';
+import { ResilientRecorder } from './recording.js';
 import { DagRunStatus, NodeStatus, dagRunStatusLabel } from './status.js';
 import { StepExecution, type StepHost } from './step.js';
 import type {
@@ -27,10 +28,9 @@ export interface DagRunOptions {
   dag: Dag;
   /** Run id; a UUID v7 when omitted. */
   dagRunId?: string;
+  /** Override params; `source: 'remote'` for params of an API caller (data only, Part A #10). */
   params?: ParamsOverride;
-  /** false for params from the REST API: their backticks are not executed (Part A #10). */
-  overrideBackticks?: boolean;
-  /** Environment the run starts from (default: process.env). */
+  /** Environment the run starts from (default: process.env); server secrets are left out. */
   baseEnv?: Readonly<Record<string, string | undefined>>;
   /** Base directory of log files (the DAG's `logDir` wins when set). */
   logDir: string;
@@ -66,6 +66,11 @@ export interface DagRunResult {
   /** Dagu's exit code of `start`: 0 unless the run recorded an error (§4.14). */
   exitCode: 0 | 1;
   snapshot: DagRunSnapshot;
+  /**
+   * Every step's `output:` variables as plain values ({GREETING: 'hello'}), in step order (a
+   * later step wins a shared name). The snapshot keeps Dagu's `KEY=value` wire form.
+   */
+  outputs: Record<string, string>;
 }
 
 const RESEND_INTERVAL_MS = 5_000;
@@ -79,7 +84,6 @@ export async function createQueuedSnapshot(
   options: {
     dagRunId?: string;
     params?: ParamsOverride;
-    overrideBackticks?: boolean;
     baseEnv?: DagRunOptions['baseEnv'];
     clock?: Clock;
   },
@@ -87,7 +91,6 @@ export async function createQueuedSnapshot(
   const environment = await prepareRunEnvironment(dag, {
     ...(options.params ? { params: options.params } : {}),
     ...(options.baseEnv ? { baseEnv: options.baseEnv } : {}),
-    overrideBackticks: options.overrideBackticks ?? true,
   });
   const clock = options.clock ?? systemClock;
   const runner = new DagRunner({
@@ -102,7 +105,13 @@ export async function createQueuedSnapshot(
     queuedAt: clock.now().toISOString(),
     params: environment.paramsList.join(' '),
     paramsList: environment.paramsList,
+    ...untrustedParamsOf(environment),
   };
+}
+
+/** The snapshot's record of which params are data from a remote caller (omitted when none). */
+function untrustedParamsOf(environment: RunEnvironment): Pick<DagRunSnapshot, 'untrustedParams'> {
+  return environment.untrusted.size > 0 ? { untrustedParams: [...environment.untrusted] } : {};
 }
 
 export class DagRunner {
@@ -116,6 +125,9 @@ export class DagRunner {
   private readonly running = new Map<NodeState, StepExecution>();
   private readonly stopped = new Set<StepExecution>();
   private recording: Promise<void> = Promise.resolve();
+  private readonly recorder: RunRecorder | undefined;
+  /** Whether this attempt created its run directory (removed again when the start fails). */
+  private ownsRunDir = false;
   private environment: RunEnvironment | undefined;
   private layout: RunLogLayout | undefined;
   private runVars = new Map<string, string>();
@@ -165,6 +177,14 @@ export class DagRunner {
       error: '',
     };
     options.signal?.addEventListener('abort', () => this.stop(), { once: true });
+    // A store that fails after the start must not stop the run: the recorder retries.
+    this.recorder =
+      options.recorder &&
+      new ResilientRecorder(options.recorder, {
+        onError: (error) =>
+          this.log(`cannot record the run's state, will retry: ${(error as Error).message}`),
+        onRecovered: () => this.log("recording the run's state again"),
+      });
   }
 
   private restoreForRetry(nodes: NodeState[], retry: NonNullable<DagRunOptions['retry']>): void {
@@ -236,8 +256,14 @@ export class DagRunner {
       this.snapshot.attemptId,
       startedAt,
     );
-    mkdirSync(this.layout.attemptDir, { recursive: true });
-    this.runLogFd = openSync(this.layout.runLogFile, 'a');
+    this.ownsRunDir = !existsSync(this.layout.runDir);
+    try {
+      mkdirSync(this.layout.attemptDir, { recursive: true });
+      this.runLogFd = openSync(this.layout.runLogFile, 'a');
+    } catch (error) {
+      this.discardLogs();
+      throw error;
+    }
     this.snapshot.log = this.layout.runLogFile;
     this.snapshot.startedAt = startedAt.toISOString();
     this.snapshot.status = DagRunStatus.Running;
@@ -247,40 +273,28 @@ export class DagRunner {
 
     try {
       // A retry runs with the params of the run it retries, taken literally.
-      const retryParams = this.options.retry && !this.options.params;
-      const params = retryParams
-        ? { text: quoteParams(this.options.retry!.previous.paramsList) }
-        : this.options.params;
+      const previous = this.options.params ? undefined : this.options.retry?.previous;
+      const params = previous ? recordedParams(previous) : this.options.params;
       this.environment = await prepareRunEnvironment(this.dag, {
         ...(params ? { params } : {}),
         ...(this.options.baseEnv ? { baseEnv: this.options.baseEnv } : {}),
-        overrideBackticks: retryParams ? false : (this.options.overrideBackticks ?? true),
         cwd: this.engineCwd,
       });
     } catch (error) {
       this.lastError = `failed to evaluate the DAG's env/params: ${(error as Error).message}`;
-      await this.emit({
-        type: 'run-started',
-        run: this.snapshot,
-        dag: this.dag,
-        trigger: this.options.trigger,
-      });
+      await this.recordStart();
       return this.finish();
     }
     this.snapshot.paramsList = this.environment.paramsList;
     this.snapshot.params = this.environment.paramsList.join(' ');
+    Object.assign(this.snapshot, untrustedParamsOf(this.environment));
     this.runVars = new Map([
       ['DAG_NAME', this.dag.name],
       ['DAG_RUN_ID', this.dagRunId],
       ['DAG_RUN_LOG_FILE', this.layout.runLogFile],
       ...this.environment.params.map((p): [string, string] => [p.name, p.value]),
     ]);
-    await this.emit({
-      type: 'run-started',
-      run: this.snapshot,
-      dag: this.dag,
-      trigger: this.options.trigger,
-    });
+    await this.recordStart();
     if (this.options.signal?.aborted) this.stop();
 
     const timeout =
@@ -296,6 +310,29 @@ export class DagRunner {
     if (this.timedOut) this.lastError ||= `the DAG run timed out after ${this.dag.timeoutSec}s`;
     await this.runHandlers();
     return this.finish();
+  }
+
+  /** The start is recorded or the run does not exist: then it leaves no log directory behind. */
+  private async recordStart(): Promise<void> {
+    try {
+      await this.emit({
+        type: 'run-started',
+        run: this.snapshot,
+        dag: this.dag,
+        trigger: this.options.trigger,
+      });
+    } catch (error) {
+      this.discardLogs();
+      throw error;
+    }
+  }
+
+  private discardLogs(): void {
+    if (this.runLogFd !== undefined) closeSync(this.runLogFd);
+    this.runLogFd = undefined;
+    const layout = this.layout!;
+    // Another attempt's directory (a retry within the same second) keeps its files.
+    rmSync(this.ownsRunDir ? layout.runDir : layout.attemptDir, { recursive: true, force: true });
   }
 
   // ---- StepHost: what a step execution needs from its run -------------------------------------
@@ -485,7 +522,7 @@ export class DagRunner {
     if (this.dag.preconditions.length === 0) return;
     const env = this.environment!.env;
     const results = await evaluateConditions(this.dag.preconditions, {
-      eval: { maps: [this.runVars], env },
+      eval: { maps: [this.runVars], env, untrusted: this.environment!.untrusted },
       runShell: createShellRunner({
         env,
         cwd: this.engineCwd,
@@ -603,6 +640,7 @@ export class DagRunner {
       status: this.snapshot.status,
       exitCode: this.lastError ? 1 : 0,
       snapshot: this.snapshot,
+      outputs: plainOutputs(this.snapshot.nodes),
     };
   }
 
@@ -614,17 +652,30 @@ export class DagRunner {
         // A listener's failure must not break the run.
       }
     }
-    const recorder = this.options.recorder;
+    const recorder = this.recorder;
     if (!recorder) return Promise.resolve();
     // Recorder calls stay in event order even when steps end at the same time.
-    this.recording = this.recording.then(() => recorder.record(event));
-    return this.recording;
+    const recorded = this.recording.then(() => recorder.record(event));
+    this.recording = recorded.catch(() => undefined);
+    return recorded;
   }
 
   private log(line: string): void {
     if (this.runLogFd === undefined) return;
-    writeSync(this.runLogFd, `${this.clock.now().toISOString()} ${line}\n`);
+    try {
+      writeSync(this.runLogFd, `${this.clock.now().toISOString()} ${line}\n`);
+    } catch {
+      // The run log is a convenience (disk full, say): the run and its record go on without it.
+    }
   }
+}
+
+function plainOutputs(nodes: readonly NodeState[]): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const node of nodes)
+    for (const [name, entry] of Object.entries(node.outputs))
+      outputs[name] = entry.slice(name.length + 1);
+  return outputs;
 }
 
 /** The state of a step that has not run yet. */
@@ -646,6 +697,13 @@ export function newNodeState(step: Step): NodeState {
     children: [],
     childrenRepeated: [],
     outputs: {},
+  };
+}
+
+/** The params an earlier run recorded, to start a run with (queued run, retry, restart). */
+export function recordedParams(snapshot: DagRunSnapshot): ParamsOverride {
+  return {
+    recorded: { paramsList: snapshot.paramsList, untrusted: snapshot.untrustedParams },
   };
 }
 

@@ -3,6 +3,9 @@
 // several milliseconds of blocked event loop; a helper of baseline Node size forks faster and
 // off the server's loop. The helper opens the step's log files by path (append mode) and reports
 // each process's pid and exit over IPC; signals still go straight from here to the group.
+// The helper never outlives the engine: when the IPC channel closes (the engine exited, even by
+// SIGKILL) it ends the step groups it started and exits; when the helper dies, the engine ends
+// the groups that were in flight.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { StepProcess, StepProcessResult } from './process.js';
 
@@ -24,17 +27,36 @@ type HelperMessage =
       spawnError: string | null;
     };
 
+/** How long the steps of a vanished engine get between SIGTERM and SIGKILL. */
+const ORPHAN_GRACE_MS = 2_000;
+
+/** Told of each step process group: when it started and when it ended. */
+export interface SpawnHooks {
+  onSpawn?(pid: number): void;
+  onExit?(pid: number): void;
+}
+
 // Plain CommonJS run with `node -e`: no file to resolve, whether the engine runs from src or dist.
 const HELPER_SOURCE = `
 const { spawn } = require('node:child_process');
 const { openSync, closeSync } = require('node:fs');
-process.on('disconnect', () => process.exit(0));
+const live = new Set();
+const signalAll = (signal) => {
+  for (const pid of live) {
+    try { process.kill(-pid, signal); } catch {}
+  }
+};
+process.on('disconnect', () => {
+  if (live.size === 0) process.exit(0);
+  signalAll('SIGTERM');
+  setTimeout(() => { signalAll('SIGKILL'); process.exit(0); }, ${ORPHAN_GRACE_MS});
+});
 process.on('message', (m) => {
   let done = false;
   const finish = (exitCode, signal, spawnError) => {
     if (done) return;
     done = true;
-    process.send({ id: m.id, type: 'exit', exitCode, signal, spawnError });
+    if (process.connected) process.send({ id: m.id, type: 'exit', exitCode, signal, spawnError });
   };
   let out, err;
   try {
@@ -51,9 +73,16 @@ process.on('message', (m) => {
     return finish(1, null, String(e && e.message || e));
   }
   closeSync(out); closeSync(err);
-  child.once('spawn', () => process.send({ id: m.id, type: 'spawned', pid: child.pid }));
+  child.once('spawn', () => {
+    live.add(child.pid);
+    if (process.connected) process.send({ id: m.id, type: 'spawned', pid: child.pid });
+  });
   child.once('error', (e) => finish(1, null, e.message));
-  child.once('exit', (code, signal) => finish(code === null ? -1 : code, signal, null));
+  child.once('exit', (code, signal) => {
+    live.delete(child.pid);
+    finish(code === null ? -1 : code, signal, null);
+    if (!process.connected && live.size === 0) process.exit(0);
+  });
 });
 `;
 
@@ -66,6 +95,8 @@ export class ProcessSpawner {
   private helper: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+
+  constructor(private readonly hooks: SpawnHooks = {}) {}
 
   start(request: SpawnRequest): StepProcess {
     const helper = this.ensureHelper();
@@ -112,8 +143,18 @@ export class ProcessSpawner {
     });
     helper.on('message', (message: HelperMessage) => this.onMessage(message));
     helper.on('exit', () => {
-      // A helper that died takes its children's reports with it: fail what was in flight.
+      // A helper that died takes its children's reports with it: fail what was in flight, and
+      // end its groups, which nobody watches any more.
       for (const [id, entry] of this.pending) {
+        const pid = entry.process.pid;
+        if (pid !== undefined) {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+          this.hooks.onExit?.(pid);
+        }
         entry.resolve({
           exitCode: 1,
           signal: undefined,
@@ -133,6 +174,7 @@ export class ProcessSpawner {
     if (!entry) return;
     if (message.type === 'spawned') {
       entry.process.pid = message.pid;
+      this.hooks.onSpawn?.(message.pid);
       if (entry.process.pendingSignal) {
         try {
           process.kill(-message.pid, entry.process.pendingSignal);
@@ -143,6 +185,7 @@ export class ProcessSpawner {
       return;
     }
     this.pending.delete(message.id);
+    if (entry.process.pid !== undefined) this.hooks.onExit?.(entry.process.pid);
     if (this.pending.size === 0) this.ref(false);
     entry.resolve({
       exitCode: message.exitCode,

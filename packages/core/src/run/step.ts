@@ -21,6 +21,7 @@ import {
   evaluateString,
   expandOsEnv,
   type EvalContext,
+  type EvalTarget,
   type StepIdInfo,
 } from '../eval/index.js';
 import { shellArgv } from '../eval/shell-runner.js';
@@ -173,6 +174,8 @@ export class StepExecution {
     const stderrFd = openSync(node.stderr, 'a');
     const deadline = mode.deadlineMs ?? step.timeoutSec;
     try {
+      // Readers (API, `dagu-ts logs`) find a running step's log through the recorded paths.
+      await host.emit('step-updated', node);
       const setupError = workDir.error ?? (await this.retryPolicyProblem());
       if (setupError) {
         this.fail(setupError);
@@ -346,7 +349,12 @@ export class StepExecution {
       if (step.script === undefined) return 'step command is required';
       return shell as [string, ...string[]];
     }
-    const line = await this.commandLine(context);
+    // With a script the line is argv for an interpreter, else a shell parses it.
+    const line = await this.commandLine(
+      context,
+      false,
+      step.script !== undefined ? 'text' : 'shell',
+    );
     if (step.script !== undefined) {
       // `command: python` + script ⇒ python <args…> <scriptfile>.
       const parts = line.split(/\s+/).filter((p) => p !== '');
@@ -357,16 +365,20 @@ export class StepExecution {
 
   /** The `shell` executor: argv split from the evaluated line, no shell in between. */
   private async directArgv(context: ExecutorContext): Promise<[string, ...string[]] | string> {
-    const line = await this.commandLine(context, true);
+    const line = await this.commandLine(context, true, 'text');
     const parts = splitArgs(line);
     return parts.length > 0 ? (parts as [string, ...string[]]) : 'step command is required';
   }
 
   /** The command is evaluated once per node; retries and repeats reuse it (§4.4). */
-  private async commandLine(context: ExecutorContext, osEnv = false): Promise<string> {
+  private async commandLine(
+    context: ExecutorContext,
+    osEnv: boolean,
+    target: EvalTarget,
+  ): Promise<string> {
     if (this.evaluatedCommand !== undefined) return this.evaluatedCommand;
     const command = this.node.step.command ?? '';
-    const evalContext = { ...context.evalContext(), backticks: true, osEnv };
+    const evalContext = { ...context.evalContext(), backticks: true, osEnv, target };
     if (Array.isArray(command)) {
       const parts: string[] = [];
       for (const part of command) {
@@ -387,6 +399,7 @@ export class StepExecution {
       ...context.evalContext(),
       backticks: false,
       osEnv: false,
+      target: 'shell',
     });
     const file = join(
       this.host.layout().attemptDir,
@@ -399,7 +412,12 @@ export class StepExecution {
   private async runBuiltIn(context: ExecutorContext): Promise<Execution> {
     const step = this.node.step;
     const { runJq, runHttp } = await import('../exec/index.js');
-    const evalContext = { ...context.evalContext(), backticks: true, osEnv: true };
+    const evalContext = {
+      ...context.evalContext(),
+      backticks: true,
+      osEnv: true,
+      target: 'text' as const,
+    };
     // Config string leaves see outputs and step variables only; params reach them through env.
     const [, stepVars = new Map<string, string>(), outputs = new Map<string, string>()] =
       evalContext.maps;
@@ -408,9 +426,11 @@ export class StepExecution {
       env: evalContext.env,
       backticks: true,
       osEnv: true,
+      target: 'text',
+      ...(evalContext.untrusted ? { untrusted: evalContext.untrusted } : {}),
       ...(evalContext.runShell ? { runShell: evalContext.runShell } : {}),
     });
-    const command = await this.commandLine(context, true);
+    const command = await this.commandLine(context, true, 'text');
     const outcome =
       step.executor.type === 'jq'
         ? await runJq({
@@ -442,6 +462,7 @@ export class StepExecution {
         ...this.evalContextWith(stepVars),
         backticks: true,
         osEnv: true,
+        target: 'text',
       });
       const path = isAbsolute(evaluated) ? evaluated : resolve(context.workDir, evaluated);
       await pipeline(
@@ -538,6 +559,7 @@ export class StepExecution {
           ...evalContext,
           backticks: true,
           osEnv: true,
+          target: 'text',
         }).catch(() => '');
         return !matchesExpected(value, policy.condition.expected);
       }
@@ -580,6 +602,7 @@ export class StepExecution {
       maps: [...extraMaps, host.runVars(), stepVars, host.outputsFor(this.node, this.mode.handler)],
       stepIds: host.stepIds(),
       env,
+      untrusted: host.environment().untrusted,
       runShell: createShellRunner({ env, cwd: host.engineCwd() }),
     };
   }

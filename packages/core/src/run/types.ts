@@ -61,6 +61,8 @@ export interface DagRunSnapshot {
   /** Effective params joined by spaces, and as `NAME=value` entries. */
   params: string;
   paramsList: string[];
+  /** Names of params whose values came from a remote caller (API): data, never shell syntax. */
+  untrustedParams?: string[];
   nodes: NodeState[];
   handlers: Partial<Record<HandlerName, NodeState>>;
   preconditions: ConditionResult[];

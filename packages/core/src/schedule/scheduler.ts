@@ -9,7 +9,7 @@ import { loadDag } from '../dag/loader.js';
 import type { Dag, ScheduleEntry } from '../dag/model.js';
 import type { LaunchOptions, LaunchResult } from '../launch/launcher.js';
 import type { DagRepository, FlagStore, RunStore } from '../ports.js';
-import { quoteParams } from '../run/runner.js';
+import { recordedParams } from '../run/runner.js';
 import { DagRunStatus } from '../run/status.js';
 
 /** Claims a (name, minute) tick; true for exactly one caller (store: scheduler_ticks). */
@@ -255,7 +255,7 @@ export class Scheduler {
   private async restartJob(dag: Dag): Promise<void> {
     const latest = await this.options.runs.getLatestRun(dag.name);
     if (latest?.snapshot.status !== DagRunStatus.Running) return;
-    const { dagRunId, paramsList } = latest.snapshot;
+    const { dagRunId } = latest.snapshot;
     await this.options.launcher.stop(dag.name, dagRunId);
     const deadline = Date.now() + STOP_WAIT_MS;
     while (
@@ -267,8 +267,7 @@ export class Scheduler {
     await new Promise((resolve) => setTimeout(resolve, dag.restartWaitSec * 1000));
     const result = await this.options.launcher.start(latest.dag, {
       trigger: 'schedule',
-      params: { text: quoteParams(paramsList) },
-      overrideBackticks: false,
+      params: recordedParams(latest.snapshot),
     });
     this.log({
       msg: 'scheduled restart',

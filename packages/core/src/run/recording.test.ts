@@ -1,0 +1,105 @@
+// A store that fails must not stop a run nor leave debris: the start fails cleanly, later
+// failures are retried with the run's latest state.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseDag } from '../dag/loader.js';
+import { StoreUnavailableError } from '../errors.js';
+import { ResilientRecorder } from './recording.js';
+import { DagRunner } from './runner.js';
+import { DagRunStatus } from './status.js';
+import type { DagRunSnapshot, RunEvent, RunRecorder } from './types.js';
+
+const work = mkdtempSync(join(tmpdir(), 'dagu-recording-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A store whose writes fail while `failing` is set; keeps a copy of each written state. */
+class FlakyRecorder implements RunRecorder {
+  failing: (event: RunEvent) => boolean = () => false;
+  readonly written: Array<{ type: RunEvent['type']; run: DagRunSnapshot }> = [];
+  async record(event: RunEvent): Promise<void> {
+    if (this.failing(event)) throw new StoreUnavailableError('disk full');
+    this.written.push({ type: event.type, run: structuredClone(event.run) });
+  }
+}
+
+const dag = parseDag(
+  'name: flaky\nsteps:\n  - name: one\n    command: "true"\n  - name: two\n    command: "true"\n',
+);
+
+describe('a run on a failing store', () => {
+  it('fails its start when the start cannot be recorded, and leaves no log directory', async () => {
+    const recorder = new FlakyRecorder();
+    recorder.failing = (event) => event.type === 'run-started';
+    const logDir = join(work, 'start');
+    const runner = new DagRunner({ dag, logDir, recorder, cwd: work });
+    await expect(runner.run()).rejects.toThrow(StoreUnavailableError);
+    expect(readdirSync(join(logDir, dag.name))).toEqual([]);
+    expect(recorder.written).toEqual([]);
+  });
+
+  it('goes on when later writes fail and records its final state once the store is back', async () => {
+    const recorder = new FlakyRecorder();
+    let down = true;
+    recorder.failing = (event) => down && event.type !== 'run-started';
+    const logDir = join(work, 'later');
+    const runner = new DagRunner({ dag, logDir, recorder, cwd: work });
+    const result = await runner.run();
+    expect(result.status).toBe(DagRunStatus.Success);
+    expect(recorder.written.map((entry) => entry.type)).toEqual(['run-started']);
+    const runLog = join(logDir, dag.name, readdirSync(join(logDir, dag.name))[0]!);
+    expect(existsSync(runLog)).toBe(true);
+
+    down = false;
+    // The next write of the run (here: a retry, as the run is over) carries its latest state.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(recorder.written.at(-1)).toMatchObject({
+      type: 'run-finished',
+      run: { status: DagRunStatus.Success },
+    });
+  });
+});
+
+describe('ResilientRecorder', () => {
+  const event = (name: string, status: DagRunStatus): RunEvent => ({
+    type: 'step-updated',
+    run: { name, dagRunId: 'r', root: { name, dagRunId: 'r' }, status } as DagRunSnapshot,
+    node: {} as never,
+  });
+
+  it('keeps only the latest pending event of each run and reports failure and recovery once', async () => {
+    const recorder = new FlakyRecorder();
+    let down = true;
+    recorder.failing = () => down;
+    const errors: unknown[] = [];
+    const recovered: RunEvent[] = [];
+    const resilient = new ResilientRecorder(recorder, {
+      retryMs: 60_000,
+      onError: (error) => errors.push(error),
+      onRecovered: (e) => recovered.push(e),
+    });
+    await resilient.record(event('a', DagRunStatus.Running));
+    await resilient.record(event('a', DagRunStatus.Running));
+    await resilient.record(event('b', DagRunStatus.Running));
+    expect(errors).toHaveLength(2);
+    expect(resilient.pendingCount).toBe(2);
+
+    down = false;
+    await resilient.record(event('a', DagRunStatus.Success));
+    expect(recorder.written.map((w) => [w.run.name, w.run.status])).toEqual([
+      ['a', DagRunStatus.Success],
+    ]);
+    expect(recovered).toHaveLength(1);
+    expect(resilient.pendingCount).toBe(1);
+  });
+
+  it('passes a failed start on to the caller', async () => {
+    const recorder = new FlakyRecorder();
+    recorder.failing = () => true;
+    const resilient = new ResilientRecorder(recorder);
+    const start = { ...event('a', DagRunStatus.Running), type: 'run-started', dag } as RunEvent;
+    await expect(resilient.record(start)).rejects.toThrow('disk full');
+    expect(resilient.pendingCount).toBe(0);
+  });
+});
