@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { cliBin, repoRoot, runCli } from './helpers.js';
+import { cliBin, cliEnv, repoRoot, runCli } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'dagu-cli-habits-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -17,10 +17,7 @@ let env: NodeJS.ProcessEnv;
 beforeEach(() => {
   home = mkdtempSync(join(work, 'home-'));
   mkdirSync(join(home, 'dags'));
-  const base: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env))
-    if (!key.startsWith('DAGU_')) base[key] = value;
-  env = { ...base, DAGU_HOME: home, SHELL: '/bin/sh' };
+  env = cliEnv(home);
 });
 
 function dagFile(name: string, yaml: string, dir = join(home, 'dags')): string {

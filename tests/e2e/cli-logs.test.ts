@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { cliBin, runCli } from './helpers.js';
+import { cliBin, cliEnv, runCli } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'dagu-cli-logs-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -15,10 +15,7 @@ let env: NodeJS.ProcessEnv;
 beforeEach(() => {
   home = mkdtempSync(join(work, 'home-'));
   mkdirSync(join(home, 'dags'));
-  const base: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env))
-    if (!key.startsWith('DAGU_')) base[key] = value;
-  env = { ...base, DAGU_HOME: home, SHELL: '/bin/sh' };
+  env = cliEnv(home);
 });
 
 const cli = (...args: string[]) => runCli(args, { env, cwd: home });

@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliBin, corpusDir, runCli } from './helpers.js';
+import { cliBin, cliEnv, corpusDir, runCli } from './helpers.js';
 
 interface CorpusCase {
   id: string;
@@ -24,18 +24,11 @@ const LABELS: Record<number, string> = {
 const work = mkdtempSync(join(tmpdir(), 'dagu-cli-start-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function caseEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env))
-    if (!key.startsWith('DAGU_')) env[key] = value;
-  return { ...env, DAGU_HOME: home, SHELL: '/bin/sh' };
-}
-
 function prepare(entry: CorpusCase): { file: string; dir: string; env: NodeJS.ProcessEnv } {
   const dir = mkdtempSync(join(work, `${entry.id}-`));
   const file = join(dir, entry.file);
   copyFileSync(join(corpusDir, entry.file), file);
-  return { file, dir, env: caseEnv(join(dir, 'home')) };
+  return { file, dir, env: cliEnv(join(dir, 'home')) };
 }
 
 describe('dagu-ts start on the corpus', () => {
@@ -120,7 +113,7 @@ describe('dagu-ts start on the corpus', () => {
   it('rejects a bad --run-id before running anything', async () => {
     const result = await runCli(
       ['start', '--run-id', 'bad id!', join(corpusDir, 'c01-chain-outputs.yaml')],
-      { env: caseEnv(mkdtempSync(join(work, 'bad-run-id-'))) },
+      { env: cliEnv(mkdtempSync(join(work, 'bad-run-id-'))) },
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('invalid run id');

@@ -25,6 +25,14 @@ function isolatedHome(): string {
   return defaultHome;
 }
 
+/** This process's environment without any DAGU_* setting, with `home` as DAGU_HOME. */
+export function cliEnv(home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env))
+    if (!key.startsWith('DAGU_')) env[key] = value;
+  return { ...env, DAGU_HOME: home, SHELL: '/bin/sh' };
+}
+
 /** Runs the built `dagu-ts` binary as a user would, in a throwaway DAGU_HOME unless given one. */
 export function runCli(
   args: readonly string[],

@@ -10,6 +10,7 @@ import {
   type Dag,
   type DagMetadata,
   type StoredRun,
+  paramsText,
 } from '@dagu-ts/core';
 import type { Router } from 'express';
 import { allow } from '../auth.js';
@@ -22,7 +23,6 @@ import {
   optionalBoolean,
   optionalString,
   param,
-  paramsText,
   queryInt,
   queryString,
   requiredBoolean,

@@ -4,3 +4,4 @@ export type { ParamToken } from './tokenize.js';
 export { formatParamsList, quoteParamsForChild } from './format.js';
 export { resolveParams } from './resolve.js';
 export type { ResolveParamsOptions, ParamsOverrides, ResolvedParams } from './resolve.js';
+export { paramsText } from './json.js';
