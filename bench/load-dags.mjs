@@ -1,5 +1,6 @@
-// Loads N generated DAG files (default 5,000) through the metadata fast path and the full
-// loader and prints files/s for each. Run after a build: `node bench/load-dags.mjs [count]`.
+// Loads N generated DAG files (default 5,000) through the listing parse (loadDagMetadata: the
+// whole YAML document, only the listing keys decoded) and the full loader and prints files/s for
+// each. Run after a build: `node bench/load-dags.mjs [count]`.
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

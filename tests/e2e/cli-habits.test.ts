@@ -149,7 +149,7 @@ describe("Dagu's verbs and flags", () => {
           output += chunk.toString();
           if (output.includes('"msg":"running"')) resolve();
         });
-        void exited.then(() => reject(new Error(`scheduler exited: ${output}`)));
+        void exited.then(() => reject(new Error(`scheduler exited: ${output}`)), reject);
       });
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

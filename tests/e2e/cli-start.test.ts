@@ -1,5 +1,5 @@
 // `dagu-ts start` (the built binary, real processes) on every runnable corpus case: the exit code
-// of §4.14 and the final status it reports.
+// of dag-yaml.md §4.14 and the final status it reports.
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

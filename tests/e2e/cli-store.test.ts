@@ -45,8 +45,9 @@ function startInBackground(
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    void exit.then((code) =>
-      reject(new Error(`start exited ${code} before "${marker}": ${output}`)),
+    void exit.then(
+      (code) => reject(new Error(`start exited ${code} before "${marker}": ${output}`)),
+      reject,
     );
   });
 }

@@ -92,7 +92,7 @@ function startServer(options: { detached?: boolean } = {}): Promise<RunningServe
         if (entry.msg === 'listening') resolve({ child, api: entry.api as string, lines, exited });
       }
     });
-    void exited.then(() => reject(new Error(`server exited before listening: ${stderr}`)));
+    void exited.then(() => reject(new Error(`server exited before listening: ${stderr}`)), reject);
   });
 }
 

@@ -101,7 +101,7 @@ function startServer(
     void exited.then(({ code }) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening; stderr: ${stderr}`));
-    });
+    }, reject);
   });
 }
 

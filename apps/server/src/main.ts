@@ -1,6 +1,6 @@
 // The dagu-ts server: a composition root only. Reads the configuration, opens the store, closes
-// runs a crashed process left behind, starts the run launcher and the REST API, and shuts down
-// gracefully on SIGTERM/SIGINT (a second signal forces the exit).
+// runs a crashed process left behind, starts the run launcher, the cron scheduler and the REST
+// API, and shuts down gracefully on SIGTERM/SIGINT (a second signal forces the exit).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiApp } from '@dagu-ts/api';
@@ -19,6 +19,7 @@ import { createRunEventFanout } from './events.js';
 import { hasNoDagFiles, writeExampleDags } from './examples.js';
 import { createServer, listen, ListenError, serverUrl, stopAccepting } from './listen.js';
 import { createLogger, type Logger } from './logger.js';
+import { createWebUi, findWebRoot } from './web-ui.js';
 
 const { version } = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -107,7 +108,17 @@ async function serve(config: ServerConfig, logger: Logger): Promise<void> {
   });
 
   await scheduler.start();
-  const server = createServer(app, config.tls);
+  // The web UI at `<basePath>/` when apps/web was built; the API answers everything else.
+  const webRoot = findWebRoot();
+  const webUi = webRoot ? createWebUi({ root: webRoot, basePath: config.basePath }) : undefined;
+  const server = createServer(
+    webUi
+      ? (req, res) => {
+          if (!webUi(req, res)) app(req, res);
+        }
+      : app,
+    config.tls,
+  );
   const address = await listen(server, config.port, config.host).catch(async (error: unknown) => {
     await scheduler.stop();
     await launcher.close();
@@ -125,6 +136,7 @@ async function serve(config: ServerConfig, logger: Logger): Promise<void> {
     ...(config.configFile ? { configFile: config.configFile } : {}),
     auth: authMethods(config),
     tls: config.tls !== undefined,
+    webUi: webRoot !== undefined,
   });
 
   // Runs left queued by the previous process start now, as far as their queues allow.

@@ -1,6 +1,6 @@
 // The bad-input sweep: every route with malformed JSON, wrong types, huge bodies, traversal
 // names, invalid ids and wrong methods — never a 5xx, always the error envelope with the
-// status of Part A #7. Plus unknown routes, content types, gzip and the base path.
+// status of api-v2.md Part A #7. Plus unknown routes, content types, gzip and the base path.
 import { brotliCompressSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

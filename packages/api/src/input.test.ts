@@ -1,4 +1,4 @@
-// Request input helpers: names (Part A #3).
+// Request input helpers: names (api-v2.md Part A #3).
 import { describe, expect, it } from 'vitest';
 import { apiPrefix } from './app.js';
 import { canonicalFileName } from './input.js';

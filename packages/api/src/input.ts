@@ -1,5 +1,5 @@
 // Reading what a request says: path identifiers, query values and JSON bodies. Every helper
-// either returns a well-typed value or throws a 400 bad_request (Part A #3, #4, #7).
+// either returns a well-typed value or throws a 400 bad_request (api-v2.md Part A #3, #4, #7).
 import { isValidDagRunId } from '@dagu-ts/core';
 import type { Request } from 'express';
 import { badRequest } from './errors.js';

@@ -1,4 +1,4 @@
-// Every call of the REST API seed document (shared/spec/seed-rest-api.txt) exactly as written
+// Every call of the REST API seed document (docs/spec/seed-rest-api.txt) exactly as written
 // there — method, path, query, headers and body — with only host and port adapted.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -6,10 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type TestApi } from './testing/harness.js';
 
-const SEED = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../../../shared/spec/seed-rest-api.txt',
-);
+const SEED = join(dirname(fileURLToPath(import.meta.url)), '../../../docs/spec/seed-rest-api.txt');
 
 interface SeedCall {
   method: string;

@@ -40,6 +40,20 @@ export {
 } from './run/details.js';
 export { systemClock, type Clock } from './clock.js';
 export { EXECUTOR_TYPES, unknownExecutorIssues } from './run/executor-types.js';
+export {
+  createExecutorRegistry,
+  evaluateStepConfig,
+  ExecutorRegistry,
+  reportOutcome,
+  stepEvalContext,
+} from './exec/index.js';
+export type {
+  ChildRunRequest,
+  Executor,
+  ExecutorContext,
+  ExecutorOutcome,
+  ExecutorResult,
+} from './exec/index.js';
 export { RunLauncher } from './launch/launcher.js';
 export type { LaunchOptions, LaunchResult, RunLauncherOptions } from './launch/launcher.js';
 export { Scheduler } from './schedule/scheduler.js';
@@ -52,3 +66,4 @@ export type {
 } from './schedule/scheduler.js';
 export { ProcessSpawner } from './run/spawner.js';
 export type { SpawnRequest } from './run/spawner.js';
+export type { StepProcessResult } from './run/process.js';

@@ -87,7 +87,7 @@ export interface RunStore extends RunRecorder {
   renameRuns(from: string, to: string, options?: { logDir?: string }): Promise<number>;
   /**
    * Closes runs left running or queued-for-start by a process that is gone as failed with error
-   * "process exited unexpectedly" (Part A #12). Returns the runs it closed.
+   * "process exited unexpectedly" (dag-yaml.md Part A #12). Returns the runs it closed.
    */
   closeAbandonedRuns(): Promise<DagRunSnapshot[]>;
 }

@@ -26,7 +26,7 @@ import type { Connection } from './connection.js';
 import { hostName, isOwnerAlive, ownIdentity, processStartIdentity } from './process-identity.js';
 import { endOrphanedStepGroups } from './step-processes.js';
 
-/** The error of a run whose owning process died (Part A #12). */
+/** The error of a run whose owning process died (dag-yaml.md Part A #12). */
 export const ABANDONED_RUN_ERROR = 'process exited unexpectedly';
 
 /** A run brought in from elsewhere (e.g. Dagu's JSON history) by `importRuns`. */

@@ -35,7 +35,7 @@ const OPERATION_IDS = [
   'updateChildStepStatus',
 ];
 
-/** The 29 operations of Part B §4: method, path, operationId. */
+/** The 29 operations of api-v2.md Part B §4: method, path, operationId. */
 const PART_B: readonly (readonly [HttpMethod, string, string])[] = [
   ['get', '/health', 'health'],
   ['get', '/metrics', 'metrics'],

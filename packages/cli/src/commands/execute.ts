@@ -26,9 +26,12 @@ export async function executeRun(
   runner.subscribe((event) => view.onEvent(event));
   // `dagu-ts stop` from another process leaves a cancel request that this process picks up.
   const poll = setInterval(() => {
-    void store.cancels.isCancelRequested(dag.name, runner.dagRunId).then((requested) => {
-      if (requested) runner.stop();
-    });
+    store.cancels
+      .isCancelRequested(dag.name, runner.dagRunId)
+      .then((requested) => {
+        if (requested) runner.stop();
+      })
+      .catch(() => undefined); // A store that cannot be read now is asked again at the next poll.
   }, CANCEL_POLL_MS);
   // A signal to this process is forwarded to the steps as is (not their signalOnStop).
   const onSignal = (signal: NodeJS.Signals): void => runner.stop(signal);

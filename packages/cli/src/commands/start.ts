@@ -1,5 +1,5 @@
 // `dagu-ts start`: runs a DAG in this process, persisted under DAGU_HOME, and exits with Dagu's
-// exit code (§4.14). When the DAG's maxActiveRuns is reached the run is queued instead.
+// exit code (dag-yaml.md §4.14). When the DAG's maxActiveRuns is reached the run is queued instead.
 import { DagRunStatus, type ParamsOverride } from '@dagu-ts/core';
 import { fail, newRunIdProblem, withStore } from './context.js';
 import { enqueueRun } from './control.js';

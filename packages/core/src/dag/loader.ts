@@ -1,6 +1,6 @@
 // Turns DAG YAML into a validated `Dag` (dag-yaml.md §0–§2 and Part A). Every problem of a file
 // is collected and thrown together as one DagValidationError; nothing is evaluated here (env,
-// params and dotenv are evaluated per run, see run-environment.ts).
+// params and dotenv are evaluated per run, see run/environment.ts).
 import { readFileSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { DagValidationError } from '../errors.js';

@@ -70,7 +70,7 @@ describe('evaluateString: plain references', () => {
 });
 
 describe('evaluateString: JSON paths and step ids', () => {
-  it('formats the C17 command like dagu-ts (Part A #5)', async () => {
+  it('formats the C17 command like dagu-ts (dag-yaml.md Part A #5)', async () => {
     const stepIds = new Map<string, StepIdInfo>([
       ['cfg', { stdout: '/logs/cfg.out', stderr: '/logs/cfg.err', exitCode: 0 }],
     ]);

@@ -72,7 +72,7 @@ describe('evaluateJsonPath', () => {
   });
 });
 
-describe('formatJsonValue (Part A #5)', () => {
+describe('formatJsonValue (dag-yaml.md Part A #5)', () => {
   it('prints numbers the JavaScript way', () => {
     expect(formatJsonValue(1500000)).toBe('1500000');
     expect(formatJsonValue(0.5)).toBe('0.5');

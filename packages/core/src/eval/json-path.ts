@@ -115,7 +115,7 @@ export function evaluateJsonPath(value: unknown, path: string): JsonPathResult {
 }
 
 /**
- * dagu-ts formatting of a selected value (Part A #5): strings raw, numbers as JavaScript prints
+ * dagu-ts formatting of a selected value (dag-yaml.md Part A #5): strings raw, numbers as JavaScript prints
  * them, booleans as words, null/missing as empty, arrays and objects as compact JSON.
  */
 export function formatJsonValue(value: unknown): string {

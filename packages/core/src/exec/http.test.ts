@@ -74,7 +74,9 @@ let server: Server;
 let base: string;
 
 beforeAll(async () => {
-  server = createServer((req, res) => void handler(req, res));
+  server = createServer(
+    (req, res) => void handler(req, res).catch((error: Error) => res.destroy(error)),
+  );
   base = `http://127.0.0.1:${await listen(server)}`;
 });
 
@@ -389,7 +391,10 @@ describe.skipIf(!hasOpenssl())('runHttp over TLS with a self-signed certificate'
   beforeAll(async () => {
     const key = readFileSync(join(dir, 'key.pem'));
     const cert = readFileSync(join(dir, 'cert.pem'));
-    tls = createTlsServer({ key, cert }, (req, res) => void handler(req, res));
+    tls = createTlsServer(
+      { key, cert },
+      (req, res) => void handler(req, res).catch((error: Error) => res.destroy(error)),
+    );
     tlsBase = `https://127.0.0.1:${await listen(tls)}`;
   });
 

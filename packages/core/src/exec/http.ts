@@ -7,7 +7,8 @@
 import { request as httpRequest, STATUS_CODES } from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { ExecutorOutcome } from './index.js';
+import { evaluateStepConfig } from './config.js';
+import { reportOutcome, type Executor, type ExecutorOutcome } from './executor.js';
 
 export interface HttpOptions {
   /** `"<METHOD> <URL>"`, already evaluated; the method is upper-cased. */
@@ -39,6 +40,15 @@ export interface HttpConfig {
   /** Accept any TLS certificate (https only). */
   skipTLSVerify: boolean;
 }
+
+/** The `http` executor: `command` is `"<METHOD> <URL>"`, `executor.config` the request. */
+export const httpExecutor: Executor = {
+  async run(context) {
+    const config = await evaluateStepConfig(context);
+    const command = await context.commandLine(true, 'text');
+    return reportOutcome(context, await runHttp({ command, config, signal: context.signal }));
+  },
+};
 
 /** Like Go's http.Client: at most 10 redirects (node:http transport; fetch follows up to 20). */
 const MAX_REDIRECTS = 10;

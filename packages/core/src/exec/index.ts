@@ -1,17 +1,14 @@
-// Built-in executors that run inside the engine process (dag-yaml.md §6): jq and http.
-
-/** What an in-process executor produced. Step-level failures are reported here, never thrown. */
-export interface ExecutorOutcome {
-  /** Text for the step's stdout (what `output:` captures). */
-  stdout: string;
-  /** Text for the step's stderr log. */
-  stderr: string;
-  /** 0 on success; 1 on failure. */
-  exitCode: number;
-  /** Why the step failed; undefined on success. */
-  error: string | undefined;
-}
-
+// Executors: what runs one execution of a step, by its `executor.type` (dag-yaml.md §6).
+export { ExecutorRegistry, reportOutcome } from './executor.js';
+export type {
+  ChildRunRequest,
+  Executor,
+  ExecutorContext,
+  ExecutorOutcome,
+  ExecutorResult,
+} from './executor.js';
+export { createExecutorRegistry } from './builtin.js';
+export { evaluateStepConfig, stepEvalContext } from './config.js';
 export { runJq, MAX_JQ_QUERY_BYTES } from './jq.js';
 export type { JqOptions } from './jq.js';
 export { runHttp, parseHttpConfig } from './http.js';

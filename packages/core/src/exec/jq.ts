@@ -2,8 +2,9 @@
 // compiled to WebAssembly, package jq-wasm) on the step's script and prints every result on its
 // own line, the way the `jq` command does. jq-wasm trims its stdout, so jq runs with `--seq` and
 // every result, framed by an RS byte, survives exactly.
-import { raw as jqRaw } from 'jq-wasm';
-import type { ExecutorOutcome } from './index.js';
+import { evaluateString } from '../eval/index.js';
+import { evaluateStepConfig, stepEvalContext } from './config.js';
+import { reportOutcome, type Executor, type ExecutorOutcome } from './executor.js';
 
 export interface JqOptions {
   /** The jq filter (the step's `command`, already substituted by the caller). */
@@ -18,6 +19,17 @@ export interface JqOptions {
 export const MAX_JQ_QUERY_BYTES = 32 * 1024;
 
 const RS = '\x1e';
+
+/** The `jq` executor: `command` is the query, `script` the input, `config.raw` is `jq -r`. */
+export const jqExecutor: Executor = {
+  async run(context) {
+    const config = await evaluateStepConfig(context);
+    const query = await context.commandLine(true, 'text');
+    const input = await evaluateString(context.node.step.script ?? '', stepEvalContext(context));
+    const raw = config.raw === true || config.raw === 'true';
+    return reportOutcome(context, await runJq({ query, input, raw }));
+  },
+};
 
 /** jq's exit status for a query that does not compile. */
 const JQ_COMPILE_ERROR = 3;
@@ -109,6 +121,8 @@ type JqRun =
 /** One jq run: `jq -M --seq query` with `input` on stdin. */
 async function execJq(input: string, query: string): Promise<JqRun> {
   try {
+    // Loaded on first use: importing jq-wasm costs ~100 ms that runs without jq steps never pay.
+    const { raw: jqRaw } = await import('jq-wasm');
     // jq-wasm trims stdout; with --seq every result starts with RS, so nothing of it is lost.
     const result = await jqRaw(`${RS}${input}`, query, ['--seq']);
     return {

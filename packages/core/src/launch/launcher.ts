@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import type { Dag } from '../dag/model.js';
 import { systemClock, type Clock } from '../clock.js';
 import { DaguError } from '../errors.js';
+import type { ExecutorRegistry } from '../exec/executor.js';
 import type {
   CancelStore,
   QueueStore,
@@ -47,11 +48,13 @@ export interface RunLauncherOptions {
   processes?: StepProcessStore;
   /** Stamps run ids and run times; the scheduler must read the same clock (default: system). */
   clock?: Clock;
+  /** What runs each step type (default: the built-in executors). */
+  executors?: ExecutorRegistry;
 }
 
 export interface LaunchOptions {
   dagRunId?: string;
-  /** `source: 'remote'` for params of an API caller: data only (Part A #10). */
+  /** `source: 'remote'` for params of an API caller: data only (dag-yaml.md Part A #10). */
   params?: ParamsOverride;
   trigger: RunTrigger;
   /** Run now even if the DAG's queue is full (`--no-queue`). */
@@ -81,8 +84,12 @@ export class RunLauncher {
       options.spawnHelper === false
         ? undefined
         : new ProcessSpawner({
-            onSpawn: (pid) => void processes?.add(pid).catch(() => undefined),
-            onExit: (pid) => void processes?.remove(pid).catch(() => undefined),
+            onSpawn: (pid) => {
+              processes?.add(pid).catch(() => undefined);
+            },
+            onExit: (pid) => {
+              processes?.remove(pid).catch(() => undefined);
+            },
           });
     const interval = options.sweepIntervalMs ?? 5_000;
     if (interval > 0) {
@@ -140,7 +147,7 @@ export class RunLauncher {
       priority: 0,
       enqueuedAt: snapshot.queuedAt,
     });
-    void this.dispatchSafely(queueOf(dag), this.limitOf(dag));
+    this.dispatchSafely(queueOf(dag), this.limitOf(dag));
     return { dagRunId, queued: true };
   }
 
@@ -236,8 +243,8 @@ export class RunLauncher {
   }
 
   /** dispatch in the background: a store that fails now leaves the queue to the next sweep. */
-  private async dispatchSafely(queue: string, limit: number): Promise<void> {
-    await this.dispatch(queue, limit).catch(() => undefined);
+  private dispatchSafely(queue: string, limit: number): void {
+    this.dispatch(queue, limit).catch(() => undefined);
   }
 
   private async dispatch(queue: string, limit: number): Promise<void> {
@@ -300,6 +307,7 @@ export class RunLauncher {
       ...(this.options.baseEnv ? { baseEnv: this.options.baseEnv } : {}),
       ...(this.spawner ? { spawner: this.spawner } : {}),
       ...(this.options.clock ? { clock: this.options.clock } : {}),
+      ...(this.options.executors ? { executors: this.options.executors } : {}),
       ...options,
     });
     if (this.options.onEvent) runner.subscribe(this.options.onEvent);
@@ -330,7 +338,7 @@ export class RunLauncher {
         this.finished.delete(done);
         await this.options.cancels.clearCancel(dag.name, runner.dagRunId).catch(() => undefined);
         // The slot is free: the next queued run of this queue starts now.
-        void this.dispatchSafely(queueOf(dag), this.limitOf(dag));
+        this.dispatchSafely(queueOf(dag), this.limitOf(dag));
         await this.applyRetention(dag);
       });
     this.finished.add(done);

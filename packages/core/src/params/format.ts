@@ -14,7 +14,7 @@ export function quoteParam(name: string | undefined, value: string): string {
 
 /**
  * A `run:` step's params normalised at load time, unevaluated (no backticks, no env), to the
- * `KEY="value" …` string the child receives (§2.5): `WHO=world` → `WHO="world"`.
+ * `KEY="value" …` string the child receives (dag-yaml.md §2.5): `WHO=world` → `WHO="world"`.
  */
 export function quoteParamsForChild(def: ParamsDefinition): string {
   const items = def.form === 'string' ? [def.text] : def.items;

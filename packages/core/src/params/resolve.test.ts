@@ -208,7 +208,7 @@ describe('resolveParams: overrides', () => {
     expect(existsSync(marker)).toBe(true);
   });
 
-  it('takes remote overrides as data: no backticks, no env expansion (REST API, Part A #10)', async () => {
+  it('takes remote overrides as data: no backticks, no env expansion (dag-yaml.md Part A #10)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dagu-params-'));
     const marker = join(dir, 'pwned');
     const options = setup({ E: 'env' });

@@ -6,7 +6,7 @@ export type ParamsDefinition =
   | { form: 'string'; text: string }
   | { form: 'list'; items: Array<string | { name: string; value: string }> };
 
-/** One resolved parameter; positional ones are named "1", "2", … (numbering QUIRK of §3.5). */
+/** One resolved parameter; positional ones are named "1", "2", … (numbering QUIRK of dag-yaml.md §3.5). */
 export interface ParamEntry {
   name: string;
   value: string;

@@ -68,7 +68,9 @@ export class ResilientRecorder implements RunRecorder {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      for (const key of this.pending.keys()) void this.enqueue(() => this.flush(key));
+      // flush reports a failed write through onError and retries it: nothing rejects here.
+      for (const key of this.pending.keys())
+        this.enqueue(() => this.flush(key)).catch(() => undefined);
     }, this.options.retryMs ?? 2_000);
     // Retries alone do not keep a process alive.
     this.timer.unref();

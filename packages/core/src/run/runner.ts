@@ -3,12 +3,14 @@
 // the next pass at once, with no polling timer.
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { Dag, HandlerName, Step } from '../dag/model.js';
+import type { ChildRunRequest, ExecutorRegistry } from '../exec/executor.js';
 import type { RunTrigger } from '../ports.js';
 import type { ProcessSpawner } from './spawner.js';
 import { HANDLER_NAMES } from '../dag/model.js';
 import { createShellRunner, type StepIdInfo } from '../eval/index.js';
 import { prepareRunEnvironment, type ParamsOverride, type RunEnvironment } from './environment.js';
 import { evaluateConditions } from './conditions.js';
+import { findChildDag } from './dag-lookup.js';
 import { newAttemptId, newDagRunId } from './ids.js';
 import { systemClock, type Clock } from '../clock.js';
 import { runLogLayout, type RunLogLayout } from './logs.js';
@@ -59,6 +61,8 @@ export interface DagRunOptions {
   spawner?: ProcessSpawner;
   /** Source of every timestamp of the run (default: the machine's clock). */
   clock?: Clock;
+  /** What runs each step type, child runs included (default: the built-in executors). */
+  executors?: ExecutorRegistry;
 }
 
 export interface DagRunResult {
@@ -340,7 +344,6 @@ export class DagRunner {
   private readonly host: StepHost = {
     dag: () => this.dag,
     runId: () => this.dagRunId,
-    snapshot: () => this.snapshot,
     options: () => this.options,
     environment: () => this.environment!,
     layout: () => this.layout!,
@@ -359,7 +362,48 @@ export class DagRunner {
     emit: (type, node) => this.emit({ type, run: this.snapshot, node }),
     log: (line) => this.log(line),
     now: () => this.clock.now(),
+    findDag: (name) =>
+      findChildDag(name, {
+        localDags: this.options.localDags ?? this.dag.localDags,
+        searchPaths: this.options.dagSearchPaths ?? [],
+        engineCwd: this.engineCwd,
+        parent: this.dag,
+      }),
+    startChildRun: (dag, request, step) => this.startChildRun(dag, request, step),
   };
+
+  /** A child run: a run of its own, recorded under this run's root, stopped with its step. */
+  private startChildRun(
+    dag: Dag,
+    request: ChildRunRequest,
+    step: { env: Record<string, string>; cwd: string; signal: AbortSignal },
+  ): Promise<DagRunResult> {
+    const options = this.options;
+    const child = new DagRunner({
+      dag,
+      dagRunId: request.dagRunId,
+      trigger: 'child',
+      // A parent with untrusted params may pass their values on: the child takes its params as
+      // data then, like the API's (no backticks, no env expansion, never shell syntax).
+      params: {
+        text: request.params,
+        ...(this.environment!.untrusted.size > 0 ? { source: 'remote' as const } : {}),
+      },
+      baseEnv: step.env,
+      logDir: options.logDir,
+      ...(options.recorder ? { recorder: options.recorder } : {}),
+      signal: step.signal,
+      root: this.snapshot.root,
+      parent: { name: this.snapshot.name, dagRunId: this.snapshot.dagRunId },
+      cwd: step.cwd,
+      localDags: options.localDags ?? this.dag.localDags,
+      ...(options.dagSearchPaths ? { dagSearchPaths: options.dagSearchPaths } : {}),
+      ...(options.spawner ? { spawner: options.spawner } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.executors ? { executors: options.executors } : {}),
+    });
+    return child.run();
+  }
 
   private get engineCwd(): string {
     return this.options.cwd ?? process.cwd();
@@ -370,7 +414,15 @@ export class DagRunner {
   private runSteps(): Promise<void> {
     return new Promise((resolve) => {
       this.onIdle = resolve;
-      void this.pump();
+      this.pumpInBackground();
+    });
+  }
+
+  /** pump from a callback: a failure (an event the store cannot record) fails the run. */
+  private pumpInBackground(): void {
+    this.pump().catch((error: unknown) => {
+      this.lastError = `internal error: ${(error as Error).message}`;
+      this.onIdleIfDone();
     });
   }
 
@@ -437,9 +489,12 @@ export class DagRunner {
         this.lastError = node.error;
       })
       .then(() => this.emit({ type: 'step-finished', run: this.snapshot, node }))
+      .catch((error: unknown) => {
+        this.lastError = `internal error: ${(error as Error).message}`;
+      })
       .finally(() => {
         this.running.delete(node);
-        void this.pump();
+        this.pumpInBackground();
       });
   }
 

@@ -1,19 +1,9 @@
 // One step of a run from launch to its final status: preconditions, log files, executions with
-// retries and repeats (dag-yaml.md §4.4–§4.6), output capture, and stop/kill.
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
-import {
-  closeSync,
-  fstatSync,
-  openSync,
-  readSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+// retries and repeats (dag-yaml.md §4.4–§4.6), timeouts and stop/kill. What one execution does is
+// the executor's (exec/), looked up by the step's type in the run's executor registry.
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { dirname, resolve } from 'node:path';
 import type { Dag } from '../dag/model.js';
 import { evaluateEnvEntries } from '../env/index.js';
 import {
@@ -24,21 +14,22 @@ import {
   type EvalTarget,
   type StepIdInfo,
 } from '../eval/index.js';
-import { shellArgv } from '../eval/shell-runner.js';
+import { builtInExecutors } from '../exec/builtin.js';
+import type { ChildRunRequest, ExecutorContext, ExecutorResult } from '../exec/executor.js';
 import { evaluateConditions, matchesExpected } from './conditions.js';
-import type { DagRunOptions } from './runner.js';
+import type { DagRunOptions, DagRunResult } from './runner.js';
 import type { RunEnvironment } from './environment.js';
 import type { RunLogLayout } from './logs.js';
+import { outputMatches, StepLogs } from './output.js';
 import { NodeStatus } from './status.js';
-import { startStepProcess, type StepProcess } from './process.js';
-import { runChildStep } from './child.js';
-import type { DagRunSnapshot, NodeState, RunEvent } from './types.js';
+import { startStepProcess, type StepProcess, type StepProcessResult } from './process.js';
+import type { NodeState, RunEvent } from './types.js';
 
 /** What a step needs from the run it belongs to. */
 export interface StepHost {
   dag(): Dag;
   runId(): string;
-  snapshot(): DagRunSnapshot;
+  /** The run's options: the spawner and the executor registry come from here. */
   options(): DagRunOptions;
   environment(): RunEnvironment;
   layout(): RunLogLayout;
@@ -54,30 +45,17 @@ export interface StepHost {
   log(line: string): void;
   /** The run's clock: every timestamp of a run comes from it. */
   now(): Date;
-}
-
-/** The result of one execution of a step. */
-export interface Execution {
-  exitCode: number;
-  error: string | undefined;
-}
-
-/** Context an executor gets for one execution. */
-export interface ExecutorContext {
-  node: NodeState;
-  host: StepHost;
-  workDir: string;
-  env: Record<string, string>;
-  evalContext: (
-    extraMaps?: ReadonlyArray<ReadonlyMap<string, string>>,
-  ) => Omit<EvalContext, 'backticks' | 'osEnv'>;
-  stdoutFd: number;
-  stderrFd: number;
-  signal: AbortSignal;
+  /** `run: <name>`: the child DAG of that name. */
+  findDag(name: string): Promise<Dag>;
+  /** Starts a child run of a sub-DAG step, with the step's environment, directory and stop. */
+  startChildRun(
+    dag: Dag,
+    request: ChildRunRequest,
+    step: { env: Record<string, string>; cwd: string; signal: AbortSignal },
+  ): Promise<DagRunResult>;
 }
 
 const STEP_TIMEOUT_EXIT_CODE = 124;
-const OUTPUT_READ_LIMIT = 16 * 1024 * 1024;
 
 export class StepExecution {
   private process: StepProcess | undefined;
@@ -100,14 +78,8 @@ export class StepExecution {
     if (node.status === NodeStatus.Failed && continueOn.failure) return true;
     if (node.status === NodeStatus.Skipped && continueOn.skipped) return true;
     if (continueOn.exitCode.includes(node.exitCode)) return true;
-    if (continueOn.output.length > 0 && node.stdout && existsSync(node.stdout)) {
-      const lines = readTail(node.stdout, OUTPUT_READ_LIMIT).split('\n');
-      return continueOn.output.some((pattern) =>
-        pattern.startsWith('re:')
-          ? lines.some((line) => safeRegExp(pattern.slice(3))?.test(line))
-          : lines.some((line) => line.includes(pattern)),
-      );
-    }
+    if (continueOn.output.length > 0 && node.stdout && existsSync(node.stdout))
+      return outputMatches(node, continueOn.output);
     return false;
   }
 
@@ -164,14 +136,9 @@ export class StepExecution {
       return;
     }
 
-    const now = this.host.now();
-    const layout = host.layout();
-    node.stdout = layout.stepLogFile(step.name, 'out', now);
-    node.stderr = layout.stepLogFile(step.name, 'err', now);
+    const logs = StepLogs.open(node, host.layout(), this.host.now());
     stepVars.set('DAG_RUN_STEP_STDOUT_FILE', node.stdout);
     stepVars.set('DAG_RUN_STEP_STDERR_FILE', node.stderr);
-    const stdoutFd = openSync(node.stdout, 'a');
-    const stderrFd = openSync(node.stderr, 'a');
     const deadline = mode.deadlineMs ?? step.timeoutSec;
     try {
       // Readers (API, `dagu-ts logs`) find a running step's log through the recorded paths.
@@ -182,15 +149,22 @@ export class StepExecution {
         return;
       }
       const env = await this.processEnv(stepVars);
+      const cwd = workDir.path;
+      const signal = this.abort.signal;
       const context: ExecutorContext = {
         node,
-        host,
-        workDir: workDir.path,
+        dagRunId: host.runId(),
+        workDir: cwd,
         env,
+        shell: this.shell(),
+        tempDir: host.layout().attemptDir,
+        signal,
         evalContext: (extra = []) => this.evalContextWith(stepVars, extra),
-        stdoutFd,
-        stderrFd,
-        signal: this.abort.signal,
+        commandLine: (osEnv, target) => this.commandLine(stepVars, osEnv, target),
+        write: (stream, text) => logs.write(stream, text),
+        startProcess: (argv) => this.startProcess(argv, { cwd, env, logs }),
+        findDag: (name) => host.findDag(name),
+        startChildRun: (dag, request) => host.startChildRun(dag, request, { env, cwd, signal }),
       };
       const retryLimit = await this.evaluatePolicyNumber(step.retryPolicy?.limit, 0);
       const retryInterval = await this.evaluatePolicyNumber(step.retryPolicy?.intervalSec, 0);
@@ -200,9 +174,9 @@ export class StepExecution {
           deadline && deadline > 0
             ? setTimeout(() => this.onStepTimeout(), mode.deadlineMs ?? deadline * 1000)
             : undefined;
-        let execution: Execution;
+        let execution: ExecutorResult;
         try {
-          execution = await this.executeOnce(context, stepVars);
+          execution = await this.executeOnce(context, logs, stepVars);
         } finally {
           if (timer) clearTimeout(timer);
         }
@@ -228,8 +202,7 @@ export class StepExecution {
       }
       if (node.status === NodeStatus.Running) node.status = NodeStatus.Success;
     } finally {
-      closeSync(stdoutFd);
-      closeSync(stderrFd);
+      logs.close();
       node.finishedAt = this.host.now().toISOString();
     }
   }
@@ -238,12 +211,12 @@ export class StepExecution {
 
   private async executeOnce(
     context: ExecutorContext,
+    logs: StepLogs,
     stepVars: Map<string, string>,
-  ): Promise<Execution> {
-    const { node, host } = this;
-    const step = node.step;
-    const outputStart = fstatSync(context.stdoutFd).size;
-    let execution: Execution;
+  ): Promise<ExecutorResult> {
+    const step = this.node.step;
+    const outputStart = logs.stdoutSize();
+    let execution: ExecutorResult;
     try {
       execution = await this.dispatch(context);
     } catch (error) {
@@ -258,127 +231,64 @@ export class StepExecution {
       if (this.mode.deadlineMs)
         execution.error = `handler timed out after ${this.mode.deadlineMs / 1000}s`;
     }
-    const outputEnd = fstatSync(context.stdoutFd).size;
-    if (step.stdout || step.stderr)
-      await this.copyToRedirects(context, stepVars, outputStart, outputEnd);
+    const stdout = { start: outputStart, end: logs.stdoutSize() };
+    if (step.stdout || step.stderr) {
+      await logs.copyToRedirects(stdout, context.workDir, (path) =>
+        evaluateString(path, {
+          ...this.evalContextWith(stepVars),
+          backticks: true,
+          osEnv: true,
+          target: 'text',
+        }),
+      );
+    }
     if (step.output) {
-      const limit = host.dag().maxOutputSize;
-      const size = outputEnd - outputStart;
-      if (size > limit) {
-        delete node.outputs[step.output];
-        return {
-          exitCode: execution.exitCode,
-          error: `failed to capture output: output exceeded maximum size limit of ${limit} bytes`,
-        };
-      }
-      const value = readRange(node.stdout, outputStart, size).trim();
-      node.outputs[step.output] = `${step.output}=${value}`;
+      const error = logs.captureOutput(step.output, stdout, this.host.dag().maxOutputSize);
+      if (error) return { exitCode: execution.exitCode, error };
     }
     return execution;
   }
 
-  private async dispatch(context: ExecutorContext): Promise<Execution> {
-    const step = this.node.step;
-    switch (step.executor.type) {
-      case '':
-      case 'command':
-        return this.runProcess(context, await this.commandArgv(context));
-      case 'shell':
-        return this.runProcess(context, await this.directArgv(context));
-      case 'dag':
-      case 'subworkflow':
-      case 'parallel':
-        return runChildStep(context);
-      case 'jq':
-      case 'http':
-        return this.runBuiltIn(context);
-      default:
-        return {
-          exitCode: 1,
-          error: `invalid executor: "${step.executor.type}" is not a known executor type`,
-        };
-    }
+  private async dispatch(context: ExecutorContext): Promise<ExecutorResult> {
+    const type = this.node.step.executor.type;
+    const executor = (this.host.options().executors ?? builtInExecutors).get(type);
+    if (!executor)
+      return { exitCode: 1, error: `invalid executor: "${type}" is not a known executor type` };
+    return executor.run(context);
   }
 
-  private async runProcess(
-    context: ExecutorContext,
-    argv: [string, ...string[]] | string,
-  ): Promise<Execution> {
-    if (typeof argv === 'string') return { exitCode: 1, error: argv };
-    const scriptFile = await this.writeScript(context);
-    try {
-      const fullArgv = scriptFile ? ([...argv, scriptFile] as [string, ...string[]]) : argv;
-      const spawner = this.host.options().spawner;
-      this.process = spawner
-        ? spawner.start({
-            argv: fullArgv,
-            cwd: context.workDir,
-            env: context.env,
-            stdoutPath: this.node.stdout,
-            stderrPath: this.node.stderr,
-          })
-        : startStepProcess({
-            argv: fullArgv,
-            cwd: context.workDir,
-            env: context.env,
-            stdoutFd: context.stdoutFd,
-            stderrFd: context.stderrFd,
-          });
-      if (this.abort.signal.aborted)
-        this.process.signal(
-          this.killed ? 'SIGKILL' : ((this.node.step.signalOnStop ?? 'SIGTERM') as NodeJS.Signals),
-        );
-      const result = await this.process.done;
-      if (result.spawnError)
-        return { exitCode: 1, error: `failed to start ${argv[0]}: ${result.spawnError.message}` };
-      if (result.signal) return { exitCode: -1, error: `signal: ${result.signal}` };
-      return {
-        exitCode: result.exitCode,
-        error: result.exitCode === 0 ? undefined : `exit status ${result.exitCode}`,
-      };
-    } finally {
-      if (scriptFile) rmSync(scriptFile, { force: true });
-    }
-  }
-
-  /** §2.1: how command / script / shell become argv for the command executor. */
-  private async commandArgv(context: ExecutorContext): Promise<[string, ...string[]] | string> {
-    const step = this.node.step;
-    const shell = shellArgv(this.shell(), '').slice(0, -2) as string[];
-    if (step.command === undefined) {
-      if (step.script === undefined) return 'step command is required';
-      return shell as [string, ...string[]];
-    }
-    // With a script the line is argv for an interpreter, else a shell parses it.
-    const line = await this.commandLine(
-      context,
-      false,
-      step.script !== undefined ? 'text' : 'shell',
-    );
-    if (step.script !== undefined) {
-      // `command: python` + script ⇒ python <args…> <scriptfile>.
-      const parts = line.split(/\s+/).filter((p) => p !== '');
-      return parts as [string, ...string[]];
-    }
-    return shellArgv(this.shell(), line);
-  }
-
-  /** The `shell` executor: argv split from the evaluated line, no shell in between. */
-  private async directArgv(context: ExecutorContext): Promise<[string, ...string[]] | string> {
-    const line = await this.commandLine(context, true, 'text');
-    const parts = splitArgs(line);
-    return parts.length > 0 ? (parts as [string, ...string[]]) : 'step command is required';
+  /** A step process, tracked so that stop and timeout reach its process group. */
+  private async startProcess(
+    argv: readonly [string, ...string[]],
+    options: { cwd: string; env: Record<string, string>; logs: StepLogs },
+  ): Promise<StepProcessResult> {
+    const { cwd, env, logs } = options;
+    const spawner = this.host.options().spawner;
+    this.process = spawner
+      ? spawner.start({
+          argv,
+          cwd,
+          env,
+          stdoutPath: this.node.stdout,
+          stderrPath: this.node.stderr,
+        })
+      : startStepProcess({ argv, cwd, env, stdoutFd: logs.stdoutFd, stderrFd: logs.stderrFd });
+    if (this.abort.signal.aborted)
+      this.process.signal(
+        this.killed ? 'SIGKILL' : ((this.node.step.signalOnStop ?? 'SIGTERM') as NodeJS.Signals),
+      );
+    return this.process.done;
   }
 
   /** The command is evaluated once per node; retries and repeats reuse it (§4.4). */
   private async commandLine(
-    context: ExecutorContext,
+    stepVars: Map<string, string>,
     osEnv: boolean,
     target: EvalTarget,
   ): Promise<string> {
     if (this.evaluatedCommand !== undefined) return this.evaluatedCommand;
     const command = this.node.step.command ?? '';
-    const evalContext = { ...context.evalContext(), backticks: true, osEnv, target };
+    const evalContext = { ...this.evalContextWith(stepVars), backticks: true, osEnv, target };
     if (Array.isArray(command)) {
       const parts: string[] = [];
       for (const part of command) {
@@ -392,99 +302,11 @@ export class StepExecution {
     return this.evaluatedCommand;
   }
 
-  private async writeScript(context: ExecutorContext): Promise<string | undefined> {
-    const script = this.node.step.script;
-    if (script === undefined || this.node.step.executor.type === 'shell') return undefined;
-    const text = await evaluateString(script, {
-      ...context.evalContext(),
-      backticks: false,
-      osEnv: false,
-      target: 'shell',
-    });
-    const file = join(
-      this.host.layout().attemptDir,
-      `dagu_script-${randomBytes(6).toString('hex')}`,
-    );
-    writeFileSync(file, text, { mode: 0o750 });
-    return file;
-  }
-
-  private async runBuiltIn(context: ExecutorContext): Promise<Execution> {
-    const step = this.node.step;
-    const { runJq, runHttp } = await import('../exec/index.js');
-    const evalContext = {
-      ...context.evalContext(),
-      backticks: true,
-      osEnv: true,
-      target: 'text' as const,
-    };
-    // Config string leaves see outputs and step variables only; params reach them through env.
-    const [, stepVars = new Map<string, string>(), outputs = new Map<string, string>()] =
-      evalContext.maps;
-    const config = await evaluateConfig(step.executor.config, {
-      maps: [outputs, stepVars],
-      env: evalContext.env,
-      backticks: true,
-      osEnv: true,
-      target: 'text',
-      ...(evalContext.untrusted ? { untrusted: evalContext.untrusted } : {}),
-      ...(evalContext.runShell ? { runShell: evalContext.runShell } : {}),
-    });
-    const command = await this.commandLine(context, true, 'text');
-    const outcome =
-      step.executor.type === 'jq'
-        ? await runJq({
-            query: command,
-            input: await evaluateString(step.script ?? '', evalContext),
-            raw: config.raw === true || config.raw === 'true',
-          })
-        : await runHttp({ command, config, signal: context.signal });
-    if (outcome.stdout) writeSync(context.stdoutFd, outcome.stdout);
-    if (outcome.stderr) writeSync(context.stderrFd, outcome.stderr);
-    return { exitCode: outcome.exitCode, error: outcome.error };
-  }
-
-  private async copyToRedirects(
-    context: ExecutorContext,
-    stepVars: Map<string, string>,
-    outStart: number,
-    outEnd: number,
-  ): Promise<void> {
-    const step = this.node.step;
-    const copy = async (
-      target: string | undefined,
-      source: string,
-      start: number,
-      end: number,
-    ): Promise<void> => {
-      if (!target || end <= start) return;
-      const evaluated = await evaluateString(target, {
-        ...this.evalContextWith(stepVars),
-        backticks: true,
-        osEnv: true,
-        target: 'text',
-      });
-      const path = isAbsolute(evaluated) ? evaluated : resolve(context.workDir, evaluated);
-      await pipeline(
-        createReadStream(source, { start, end: end - 1 }),
-        createWriteStream(path, { flags: 'a', mode: 0o600 }),
-      );
-    };
-    await copy(step.stdout, this.node.stdout, outStart, outEnd);
-    if (step.stderr) {
-      // stderr has no recorded start offset per execution: copy what this execution appended.
-      const errEnd = fstatSync(context.stderrFd).size;
-      await copy(step.stderr, this.node.stderr, this.stderrCopied, errEnd);
-      this.stderrCopied = errEnd;
-    }
-  }
-  private stderrCopied = 0;
-
   // ---- failure, retry, repeat ------------------------------------------------------------------
 
   /** §4.5 decision order; true when the step should be retried. */
   private async handleError(
-    execution: Execution,
+    execution: ExecutorResult,
     retryLimit: number,
     retryInterval: number,
   ): Promise<boolean> {
@@ -542,7 +364,7 @@ export class StepExecution {
   }
 
   private async shouldRepeat(
-    execution: Execution,
+    execution: ExecutorResult,
     stepVars: Map<string, string>,
   ): Promise<boolean> {
     const { node, host } = this;
@@ -693,59 +515,6 @@ export class StepExecution {
     } catch {
       return fallback;
     }
-  }
-}
-
-/** Evaluates every string leaf of an executor config (§3.2). */
-async function evaluateConfig(
-  config: Record<string, unknown>,
-  context: EvalContext,
-): Promise<Record<string, unknown>> {
-  const visit = async (value: unknown): Promise<unknown> => {
-    if (typeof value === 'string') return evaluateString(value, context);
-    if (Array.isArray(value)) return Promise.all(value.map(visit));
-    if (value && typeof value === 'object') {
-      const entries = await Promise.all(
-        Object.entries(value).map(async ([k, v]) => [k.toLowerCase(), await visit(v)] as const),
-      );
-      return Object.fromEntries(entries);
-    }
-    return value;
-  };
-  return (await visit(config)) as Record<string, unknown>;
-}
-
-function splitArgs(line: string): string[] {
-  const parts: string[] = [];
-  const pattern = /"((?:\\"|[^"])*)"|'([^']*)'|(\S+)/g;
-  for (const match of line.matchAll(pattern))
-    parts.push(match[1]?.replace(/\\"/g, '"') ?? match[2] ?? match[3] ?? '');
-  return parts;
-}
-
-function readRange(path: string, start: number, length: number): string {
-  if (length <= 0) return '';
-  const fd = openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    const read = readSync(fd, buffer, 0, length, start);
-    return buffer.subarray(0, read).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readTail(path: string, limit: number): string {
-  const size = statSync(path).size;
-  if (size <= limit) return readFileSync(path, 'utf8');
-  return readRange(path, size - limit, limit);
-}
-
-function safeRegExp(source: string): RegExp | undefined {
-  try {
-    return new RegExp(source);
-  } catch {
-    return undefined;
   }
 }
 

@@ -102,7 +102,7 @@ export class Scheduler {
     if (this.options.watch !== false) this.watchDirectory();
     const interval = this.options.rescanIntervalMs ?? 30_000;
     if (interval > 0) {
-      this.rescan = setInterval(() => void this.reload(), interval);
+      this.rescan = setInterval(() => this.reloadInBackground(), interval);
       this.rescan.unref();
     }
     // The current minute is ticked at once (a schedule for this minute still fires), then every
@@ -117,6 +117,13 @@ export class Scheduler {
     if (this.rescan) clearInterval(this.rescan);
     this.watcher?.close();
     await Promise.allSettled([...this.pending]);
+  }
+
+  /** reload from a timer or the watcher: a failure is logged, the next rescan tries again. */
+  private reloadInBackground(): void {
+    this.reload().catch((error: unknown) =>
+      this.log({ msg: 'cannot reload the DAG files', error: (error as Error).message }),
+    );
   }
 
   /** Re-reads the DAG files that changed (by modification time); drops deleted ones. */
@@ -282,7 +289,11 @@ export class Scheduler {
     const now = this.clock.now().getTime();
     const next = (Math.floor(now / MINUTE_MS) + 1) * MINUTE_MS;
     this.timer = this.clock.setTimeout(() => {
-      void this.tick(new Date(next)).finally(() => this.scheduleNextTick());
+      void this.tick(new Date(next))
+        .catch((error: unknown) =>
+          this.log({ msg: 'tick failed', error: (error as Error).message }),
+        )
+        .finally(() => this.scheduleNextTick());
     }, next - now);
   }
 
@@ -328,7 +339,7 @@ export class Scheduler {
       let debounce: NodeJS.Timeout | undefined;
       this.watcher = watch(this.options.dags.directory, () => {
         clearTimeout(debounce);
-        debounce = setTimeout(() => void this.reload(), 100);
+        debounce = setTimeout(() => this.reloadInBackground(), 100);
       });
       this.watcher.on('error', () => undefined);
     } catch (error) {

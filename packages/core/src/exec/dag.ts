@@ -1,35 +1,26 @@
-// Child DAG runs (`run:`, §2.5) and parallel fan-out (`parallel:`, §2.6). Children run in this
-// process as runs of their own, with their own ids and logs, recorded under the root run.
-import { writeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
-import { loadDag } from '../dag/loader.js';
+// The sub-DAG executors: `dag` / `subworkflow` (`run:`, §2.5) and `parallel` fan-out (§2.6).
+// Children run as runs of their own, with their own ids and logs, recorded under the root run;
+// the run starts them through `context.startChildRun`, so this module never imports the runner.
 import type { Dag, ParallelItem } from '../dag/model.js';
-import { evaluateString } from '../eval/index.js';
-import { childDagRunId } from './ids.js';
-import { DagRunner, type DagRunResult } from './runner.js';
-import { dagRunStatusLabel } from './status.js';
-import type { Execution, ExecutorContext } from './step.js';
-import type { ChildRunRef, DagRunSnapshot } from './types.js';
+import { evaluateString, type EvalContext } from '../eval/index.js';
+import { childDagRunId } from '../run/ids.js';
+import type { DagRunResult } from '../run/runner.js';
+import { dagRunStatusLabel } from '../run/status.js';
+import type { ChildRunRef, DagRunSnapshot } from '../run/types.js';
+import type { Executor, ExecutorContext, ExecutorResult } from './executor.js';
 
 const MAX_PARALLEL_ITEMS = 1000;
 
-export async function runChildStep(context: ExecutorContext): Promise<Execution> {
-  const step = context.node.step;
-  const evalContext = { ...context.evalContext(), backticks: true, osEnv: true };
-  const name = await evaluateString(step.run ?? '', { ...evalContext, target: 'text' });
-  let child: Dag;
-  try {
-    child = await resolveChildDag(name, context);
-  } catch (error) {
-    return { exitCode: 1, error: (error as Error).message };
-  }
-  if (step.executor.type !== 'parallel') {
+/** `run:` one child DAG with `params:`; the child's outputs are printed as JSON. */
+export const dagExecutor: Executor = {
+  async run(context) {
+    const step = context.node.step;
+    const child = await findChild(context);
     const params = step.params
-      ? await evaluateString(step.params, { ...evalContext, target: 'params' })
+      ? await evaluateString(step.params, { ...stepContext(context), target: 'params' })
       : '';
     const ref = recordChild(context, params);
-    const result = await startChild(context, child, ref);
+    const result = await context.startChildRun(child, ref);
     if (result.exitCode !== 0) {
       return {
         exitCode: 1,
@@ -42,16 +33,35 @@ export async function runChildStep(context: ExecutorContext): Promise<Execution>
       params: result.snapshot.params,
       outputs: collectOutputs(result.snapshot),
     };
-    writeSync(context.stdoutFd, `${JSON.stringify(report, null, 2)}\n`);
+    context.write('stdout', `${JSON.stringify(report, null, 2)}\n`);
     return { exitCode: 0, error: undefined };
-  }
-  return runParallel(context, child);
+  },
+};
+
+/** `run:` the child DAG once per distinct item of `parallel:`; a JSON summary is printed. */
+export const parallelExecutor: Executor = {
+  async run(context) {
+    return runParallel(context, await findChild(context));
+  },
+};
+
+function stepContext(context: ExecutorContext): Omit<EvalContext, 'target'> {
+  return { ...context.evalContext(), backticks: true, osEnv: true };
 }
 
-async function runParallel(context: ExecutorContext, child: Dag): Promise<Execution> {
+/** The DAG `run:` names; a name that is not found fails the step with the lookup's message. */
+async function findChild(context: ExecutorContext): Promise<Dag> {
+  const name = await evaluateString(context.node.step.run ?? '', {
+    ...stepContext(context),
+    target: 'text',
+  });
+  return context.findDag(name);
+}
+
+async function runParallel(context: ExecutorContext, child: Dag): Promise<ExecutorResult> {
   const step = context.node.step;
   const parallel = step.parallel!;
-  const evalContext = { ...context.evalContext(), backticks: true, osEnv: true };
+  const evalContext = stepContext(context);
   let items: ParallelItem[];
   if (parallel.items) {
     items = parallel.items;
@@ -80,7 +90,7 @@ async function runParallel(context: ExecutorContext, child: Dag): Promise<Execut
           ...(itemUntrusted ? { untrusted: itemUntrusted } : {}),
         })
       : itemText;
-    const id = childDagRunId(context.host.runId(), step.name, params, context.node.repeated);
+    const id = childDagRunId(context.dagRunId, step.name, params, context.node.repeated);
     if (!paramsByRun.has(id)) paramsByRun.set(id, params);
   }
   const runs = [...paramsByRun.entries()].map(([dagRunId, params]) => ({ dagRunId, params }));
@@ -94,7 +104,7 @@ async function runParallel(context: ExecutorContext, child: Dag): Promise<Execut
       const entry: { ref: ChildRunRef; result?: DagRunResult; error?: string } = { ref };
       results.push(entry);
       try {
-        entry.result = await startChild(context, child, ref);
+        entry.result = await context.startChildRun(child, ref);
       } catch (error) {
         entry.error = (error as Error).message;
       }
@@ -128,7 +138,7 @@ async function runParallel(context: ExecutorContext, child: Dag): Promise<Execut
     })),
     outputs: succeeded.map((r) => collectOutputs(r.result!.snapshot)),
   };
-  writeSync(context.stdoutFd, `${JSON.stringify(report, null, 2)}\n`);
+  context.write('stdout', `${JSON.stringify(report, null, 2)}\n`);
   const problems = failed.length + errored.length;
   if (problems > 0 || (context.signal.aborted && runs.length > ordered.length)) {
     return { exitCode: 1, error: `parallel execution failed with ${problems} errors` };
@@ -139,70 +149,12 @@ async function runParallel(context: ExecutorContext, child: Dag): Promise<Execut
 function recordChild(context: ExecutorContext, params: string): ChildRunRef {
   const node = context.node;
   const ref = {
-    dagRunId: childDagRunId(context.host.runId(), node.step.name, params, node.repeated),
+    dagRunId: childDagRunId(context.dagRunId, node.step.name, params, node.repeated),
     params,
   };
   if (node.repeated) node.childrenRepeated.push(...node.children);
   node.children = [ref];
   return ref;
-}
-
-function startChild(context: ExecutorContext, dag: Dag, ref: ChildRunRef): Promise<DagRunResult> {
-  const host = context.host;
-  const options = host.options();
-  const snapshot = host.snapshot();
-  const runner = new DagRunner({
-    dag,
-    dagRunId: ref.dagRunId,
-    trigger: 'child',
-    // A parent with untrusted params may pass their values on: the child takes its params as
-    // data then, like the API's (no backticks, no env expansion, never shell syntax).
-    params: {
-      text: ref.params,
-      ...(host.environment().untrusted.size > 0 ? { source: 'remote' as const } : {}),
-    },
-    baseEnv: context.env,
-    logDir: options.logDir,
-    ...(options.recorder ? { recorder: options.recorder } : {}),
-    signal: context.signal,
-    root: snapshot.root,
-    parent: { name: snapshot.name, dagRunId: snapshot.dagRunId },
-    cwd: context.workDir,
-    localDags: options.localDags ?? host.dag().localDags,
-    ...(options.dagSearchPaths ? { dagSearchPaths: options.dagSearchPaths } : {}),
-    ...(options.spawner ? { spawner: options.spawner } : {}),
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
-  return runner.run();
-}
-
-/** Local DAGs of the file first, then a path, then the search directories (§2.5). */
-async function resolveChildDag(name: string, context: ExecutorContext): Promise<Dag> {
-  const options = context.host.options();
-  const parent = context.host.dag();
-  const local = (options.localDags ?? parent.localDags).find((dag) => dag.name === name);
-  if (local) return local;
-  const dirs = [
-    ...(options.dagSearchPaths ?? []),
-    context.host.engineCwd(),
-    ...(parent.location ? [dirname(parent.location)] : []),
-  ];
-  const candidates = name.includes('/') ? [resolve(context.host.engineCwd(), name)] : [];
-  for (const dir of dirs) candidates.push(join(dir, name));
-  for (const candidate of candidates) {
-    for (const path of [candidate, `${candidate}.yaml`, `${candidate}.yml`]) {
-      if (existsSync(path) && !path.endsWith('/')) {
-        try {
-          return await loadDag(path);
-        } catch (error) {
-          throw new Error(
-            `child DAG ${JSON.stringify(name)} does not load: ${(error as Error).message}`,
-          );
-        }
-      }
-    }
-  }
-  throw new Error(`child DAG not found: ${JSON.stringify(name)}`);
 }
 
 /** Output variables of every step of a child run, merged (internal DAGU_ keys left out). */

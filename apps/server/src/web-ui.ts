@@ -1,0 +1,150 @@
+// The web UI (apps/web's built files) at `<basePath>/`, next to the API at `<basePath>/api/v2`:
+// files by path, and index.html for any other page a browser asks for (deep links work on
+// reload). index.html gets the base path written in, so one build serves under any prefix.
+// GET and HEAD only; API paths and requests that do not accept HTML are left to the API.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.woff2': 'font/woff2',
+};
+const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.svg', '.json', '.txt']);
+
+const HTML_HEADERS = {
+  'Cache-Control': 'no-cache',
+  'Content-Security-Policy':
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'Referrer-Policy': 'same-origin',
+};
+
+/** The built UI: `@dagu-ts/web`'s dist directory, or undefined when it was not built. */
+export function findWebRoot(): string | undefined {
+  const candidates: string[] = [];
+  try {
+    const pkg = createRequire(import.meta.url).resolve('@dagu-ts/web/package.json');
+    candidates.push(join(dirname(pkg), 'dist'));
+  } catch {
+    // not installed next to the server
+  }
+  candidates.push(fileURLToPath(new URL('../../web/dist', import.meta.url)));
+  return candidates.find((dir) => existsSync(join(dir, 'index.html')));
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** index.html with the base path in its meta tag and asset URLs. */
+export function renderIndex(html: string, prefix: string): string {
+  const base = escapeHtml(prefix);
+  return html
+    .replace(/(<meta name="dagu-base-path" content=")[^"]*"/, `$1${base}"`)
+    .replace(/(\s(?:src|href)=")\.\//g, `$1${base}/`);
+}
+
+/** `dagu/` → `/dagu`, `` → ``. */
+function prefixOf(basePath: string): string {
+  const trimmed = basePath.replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '' : `/${trimmed}`;
+}
+
+interface Asset {
+  body: Buffer;
+  gzip?: Buffer;
+  type: string;
+}
+
+/** A request handler that answers with the UI and returns true, or returns false. */
+export function createWebUi(options: {
+  root: string;
+  basePath: string;
+}): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const root = normalize(options.root);
+  const prefix = prefixOf(options.basePath);
+  const cache = new Map<string, Asset>();
+  const load = (file: string, transform?: (text: string) => string): Asset => {
+    let asset = cache.get(file);
+    if (!asset) {
+      const ext = extname(file);
+      const raw = readFileSync(file);
+      const body = transform ? Buffer.from(transform(raw.toString('utf8'))) : raw;
+      asset = { body, type: TYPES[ext] ?? 'application/octet-stream' };
+      if (COMPRESSIBLE.has(ext) && body.length > 1024) asset.gzip = gzipSync(body);
+      cache.set(file, asset);
+    }
+    return asset;
+  };
+
+  const send = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    asset: Asset,
+    headers: Record<string, string>,
+  ) => {
+    const gzip = asset.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const body = gzip ? asset.gzip! : asset.body;
+    res.writeHead(200, {
+      'Content-Type': asset.type,
+      'Content-Length': String(body.length),
+      'X-Content-Type-Options': 'nosniff',
+      ...(asset.gzip ? { Vary: 'Accept-Encoding' } : {}),
+      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+      ...headers,
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+
+  return (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://ui').pathname);
+    } catch {
+      return false;
+    }
+    if (pathname.includes('\0')) return false;
+    if (pathname !== prefix && !pathname.startsWith(`${prefix}/`)) return false;
+    const rel = pathname.slice(prefix.length) || '/';
+    if (rel === '/api' || rel.startsWith('/api/')) return false;
+
+    if (rel !== '/' && rel !== '/index.html') {
+      const file = normalize(join(root, rel));
+      if (!file.startsWith(root + sep)) return false;
+      let isFile = false;
+      try {
+        isFile = statSync(file).isFile();
+      } catch {
+        // not a file: maybe a page
+      }
+      if (isFile) {
+        const immutable = rel.startsWith('/assets/');
+        send(req, res, load(file), {
+          'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+        });
+        return true;
+      }
+      // A page (deep link) when the browser asks for HTML; anything else is the API's 404.
+      if (!String(req.headers.accept ?? '').includes('text/html')) return false;
+    }
+    send(
+      req,
+      res,
+      load(join(root, 'index.html'), (html) => renderIndex(html, prefix)),
+      HTML_HEADERS,
+    );
+    return true;
+  };
+}

@@ -1,0 +1,81 @@
+// Credentials, role and the SDK client of the browser session. Credentials live in
+// sessionStorage (gone when the tab closes). The role decides which buttons are shown: basic
+// auth and the static token are admin, a JWT carries its role claim (unknown → viewer, as the
+// server decides). The server stays the judge: a 403 is shown as an error.
+import { createClient, type DaguAuth, type DaguClient, type FetchFunction } from '@dagu-ts/client';
+
+export type Role = 'admin' | 'operator' | 'viewer';
+export type Action = 'run' | 'write';
+
+const STORAGE_KEY = 'dagu-ts.credentials';
+const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
+
+/** The server's URL prefix (DAGU_BASE_PATH), written into index.html by the server. */
+export function basePath(): string {
+  const meta = document.querySelector('meta[name="dagu-base-path"]');
+  return (meta?.getAttribute('content') ?? '').replace(/\/+$/, '');
+}
+
+export function loadCredentials(): DaguAuth | undefined {
+  try {
+    const text = sessionStorage.getItem(STORAGE_KEY);
+    return text ? (JSON.parse(text) as DaguAuth) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function saveCredentials(auth: DaguAuth | undefined): void {
+  if (auth) sessionStorage.setItem(STORAGE_KEY, JSON.stringify(auth));
+  else sessionStorage.removeItem(STORAGE_KEY);
+}
+
+/** The role claim of a JWT (no verification: only to hide buttons), or undefined. */
+export function jwtRole(token: string): Role | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const json = atob(parts[1]!.replace(/-/g, '+').replace(/_/g, '/'));
+    const role = (JSON.parse(json) as { role?: unknown }).role;
+    return ROLES.includes(role as Role) ? (role as Role) : 'viewer';
+  } catch {
+    return undefined;
+  }
+}
+
+export function roleOf(auth: DaguAuth | undefined): Role {
+  if (auth?.token) return jwtRole(auth.token) ?? 'admin';
+  return 'admin';
+}
+
+const MAY: Record<Role, readonly Action[]> = {
+  admin: ['run', 'write'],
+  operator: ['run'],
+  viewer: [],
+};
+
+export function may(role: Role, action: Action): boolean {
+  return MAY[role].includes(action);
+}
+
+/**
+ * fetch for the UI: every write carries `Content-Type: application/json` (the server's browser
+ * safety refuses other writes), and browser-held credentials are never used — the SDK sends
+ * the Authorization header itself, and `omit` keeps the browser's own Basic prompt away.
+ */
+const uiFetch: FetchFunction = (input, init) => {
+  const method = (init.method ?? 'GET').toUpperCase();
+  const headers = new Headers(init.headers);
+  if (method !== 'GET' && method !== 'HEAD' && !headers.has('Content-Type'))
+    headers.set('Content-Type', 'application/json');
+  return fetch(input, { ...init, headers, credentials: 'omit' });
+};
+
+export function makeClient(auth: DaguAuth | undefined): DaguClient {
+  return createClient({
+    baseUrl: `${location.origin}${basePath()}`,
+    ...(auth ? { auth } : {}),
+    fetch: uiFetch,
+    timeoutMs: 15_000,
+  });
+}
