@@ -1,7 +1,7 @@
 // The persisted CLI commands against a real DAGU_HOME (SQLite database and log files), each
 // run as the built `dagu-ts` binary in its own process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -17,6 +17,23 @@ beforeEach(() => {
   mkdirSync(join(home, 'dags'));
   env = cliEnv(home);
 });
+
+/** Alive and not a zombie waiting to be reaped. */
+function processRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 function dagFile(name: string, yaml: string): string {
   const file = join(home, 'dags', `${name}.yaml`);
@@ -187,12 +204,22 @@ describe('persisted runs', () => {
     expect(await background.exit).toBe(0);
   });
 
-  it('a run whose process was killed with SIGKILL is closed as failed by the next command', async () => {
-    const file = dagFile('doomed', 'steps:\n  - {name: long, command: sleep 30}\n');
+  it('a run whose process was killed with SIGKILL is closed as failed by the next command, its step ended', async () => {
+    const pidFile = join(home, 'step.pid');
+    const file = dagFile(
+      'doomed',
+      `steps:\n  - name: long\n    command: sh -c 'echo $$ > ${pidFile}; exec sleep 300'\n`,
+    );
     const background = await startInBackground([file, '-r', 'k1'], 'step long: running');
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
+    const stepPid = Number(readFileSync(pidFile, 'utf8'));
     background.child.kill('SIGKILL');
     await background.exit;
+    // The step runs in its own process group: it outlives the killed CLI...
+    expect(processRunning(stepPid)).toBe(true);
     const run = await statusJson('doomed', 'k1');
+    // ...until the next command's recovery ends it, before it closes the run.
+    await waitFor(() => !processRunning(stepPid));
     expect(run.statusLabel).toBe('failed');
     const text = await cli('status', 'doomed');
     expect(text.stdout).toContain('process exited unexpectedly');

@@ -18,6 +18,7 @@ export async function executeRun(
     dag,
     logDir: paths.logDir,
     recorder: store.runs,
+    processes: store.processes,
     dagSearchPaths: [paths.dagsDir],
     trigger: 'cli',
     ...options,

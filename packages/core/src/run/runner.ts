@@ -4,7 +4,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { Dag, HandlerName, Step } from '../dag/model.js';
 import type { ChildRunRequest, ExecutorRegistry } from '../exec/executor.js';
-import type { RunTrigger } from '../ports.js';
+import type { RunTrigger, StepProcessStore } from '../ports.js';
 import type { ProcessSpawner } from './spawner.js';
 import { HANDLER_NAMES } from '../dag/model.js';
 import { createShellRunner, type StepIdInfo } from '../eval/index.js';
@@ -59,6 +59,11 @@ export interface DagRunOptions {
   trigger?: RunTrigger;
   /** Fork step processes through this helper instead of this process (long-lived servers). */
   spawner?: ProcessSpawner;
+  /**
+   * Where step process groups started from this process (without `spawner`, whose own hooks
+   * record them) are recorded, so that recovery can end them if this process dies.
+   */
+  processes?: StepProcessStore;
   /** Source of every timestamp of the run (default: the machine's clock). */
   clock?: Clock;
   /** What runs each step type, child runs included (default: the built-in executors). */
@@ -399,6 +404,7 @@ export class DagRunner {
       localDags: options.localDags ?? this.dag.localDags,
       ...(options.dagSearchPaths ? { dagSearchPaths: options.dagSearchPaths } : {}),
       ...(options.spawner ? { spawner: options.spawner } : {}),
+      ...(options.processes ? { processes: options.processes } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.executors ? { executors: options.executors } : {}),
     });

@@ -263,7 +263,7 @@ export class StepExecution {
     options: { cwd: string; env: Record<string, string>; logs: StepLogs },
   ): Promise<StepProcessResult> {
     const { cwd, env, logs } = options;
-    const spawner = this.host.options().spawner;
+    const { spawner, processes } = this.host.options();
     this.process = spawner
       ? spawner.start({
           argv,
@@ -277,7 +277,15 @@ export class StepExecution {
       this.process.signal(
         this.killed ? 'SIGKILL' : ((this.node.step.signalOnStop ?? 'SIGTERM') as NodeJS.Signals),
       );
-    return this.process.done;
+    const pid = this.process.pid;
+    if (spawner || !processes || pid === undefined) return this.process.done;
+    // A group that cannot be recorded (store not writable) only loses its crash recovery.
+    await processes.add(pid).catch(() => undefined);
+    try {
+      return await this.process.done;
+    } finally {
+      await processes.remove(pid).catch(() => undefined);
+    }
   }
 
   /** The command is evaluated once per node; retries and repeats reuse it (§4.4). */
