@@ -19,24 +19,33 @@ const onlyImports = (allowed, rule) => ({
   regex: allowed.length ? `^@dagu-ts/(?!(${allowed.join('|')})(/|$))` : '^@dagu-ts/',
   message: `${rule} (ARCHITECTURE.md, "Layers and the direction of imports").`,
 });
-const boundary = (pkg, allowed, rule) => {
-  const forbidden = onlyImports(allowed, rule);
-  // esquery's regex literal cannot contain "/": \x2F stands for it.
-  const dynamic = `ImportExpression[source.value=/${forbidden.regex.replaceAll('/', '\\x2F')}/]`;
-  return {
-    files: [`packages/${pkg}/src/**/*.{ts,tsx,mts,cts,js,mjs,cjs}`],
-    // Test wiring still sits inside src/ (api/src/testing/harness.ts imports store,
-    // client/src/testing/server.ts imports api, core and store), and tests may compose
-    // packages. Until issue #14's "Test support out of the shipped source" moves it out, the
-    // boundary holds for the shipped source only.
-    ignores: ['**/src/testing/**', '**/*.test.ts', '**/*.test-d.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [forbidden, deepImport] }],
-      // no-restricted-imports does not see `import('...')`.
-      'no-restricted-syntax': ['error', { selector: dynamic, message: forbidden.message }],
-    },
-  };
+// Test support (harnesses, fixtures, the OpenAPI response validator) lives in the private,
+// never-published @dagu-ts/testing (packages/testing): test files import it, shipped source never.
+const testFiles = ['**/*.test.ts', '**/*.test-d.ts'];
+const testSupport = {
+  regex: '^@dagu-ts/testing(/|$)',
+  message: '@dagu-ts/testing is test support: only test files (*.test.ts) import it.',
 };
+// Forbids the patterns (and deep imports) in static imports and in `import('...')`, which
+// no-restricted-imports does not see.
+const restrict = (patterns) => ({
+  'no-restricted-imports': ['error', { patterns: [...patterns, deepImport] }],
+  'no-restricted-syntax': [
+    'error',
+    ...patterns.map(({ regex, message }) => ({
+      // esquery's regex literal cannot contain "/": \x2F stands for it.
+      selector: `ImportExpression[source.value=/${regex.replaceAll('/', '\\x2F')}/]`,
+      message,
+    })),
+  ],
+});
+// The boundary holds for a package's shipped source; its tests may compose packages (through
+// their public entries) and import @dagu-ts/testing.
+const boundary = (pkg, allowed, rule) => ({
+  files: [`packages/${pkg}/src/**/*.{ts,tsx,mts,cts,js,mjs,cjs}`],
+  ignores: testFiles,
+  rules: restrict([onlyImports(allowed, rule)]),
+});
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', 'coverage/**'] },
@@ -118,10 +127,16 @@ export default tseslint.config(
   },
 
   // Boundaries: core imports no other package of ours; store and api import only core; client
-  // imports nothing of ours; apps and cli compose (public entries only).
+  // imports nothing of ours; apps and cli compose (public entries only); only tests import
+  // @dagu-ts/testing.
   {
     files: [...tsFiles, ...jsFiles],
     rules: { 'no-restricted-imports': ['error', { patterns: [deepImport] }] },
+  },
+  {
+    files: ['{packages,apps}/*/src/**/*.{ts,tsx,mts,cts,js,mjs,cjs}'],
+    ignores: [...testFiles, 'packages/testing/**'],
+    rules: restrict([testSupport]),
   },
   boundary('core', [], 'core imports no other @dagu-ts package'),
   boundary('store', ['core'], 'store imports only @dagu-ts/core'),

@@ -3,7 +3,7 @@
 // CORS preflights; credentials never logged.
 import jwt from 'jsonwebtoken';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { basicAuth, startApi, type StartOptions, type TestApi } from './testing/harness.js';
+import { basicAuth, startApi, type StartOptions, type TestApi } from '@dagu-ts/testing';
 
 const SECRET = 'jwt-test-secret';
 const PASSWORD = 'correct horse battery staple';

@@ -4,7 +4,7 @@
 import { brotliCompressSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type TestApi } from './testing/harness.js';
+import { startApi, type TestApi } from '@dagu-ts/testing';
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
 

@@ -2,7 +2,7 @@
 // site can neither preflight, nor send a simple cross-site write, nor reach the API through a
 // rebound DNS name; curl, the SDK and same-origin pages keep working.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startApi, type StartOptions, type TestApi } from './testing/harness.js';
+import { startApi, type StartOptions, type TestApi } from '@dagu-ts/testing';
 
 const opened: TestApi[] = [];
 async function open(options: StartOptions = {}): Promise<TestApi> {

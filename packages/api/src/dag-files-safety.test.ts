@@ -4,7 +4,7 @@
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type TestApi } from './testing/harness.js';
+import { startApi, type TestApi } from '@dagu-ts/testing';
 
 let api: TestApi;
 beforeAll(async () => {

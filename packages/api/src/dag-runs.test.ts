@@ -3,7 +3,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { createQueuedSnapshot, loadDag, type DagRunSnapshot } from '@dagu-ts/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type TestApi } from './testing/harness.js';
+import { startApi, type TestApi } from '@dagu-ts/testing';
 
 let api: TestApi;
 beforeAll(async () => {

@@ -13,3 +13,12 @@ export type { ApiMetrics } from './metrics.js';
 export { readLogWindow } from './log-window.js';
 export type { LogWindow, LogWindowQuery } from './log-window.js';
 export { openApiDocument } from './openapi/document.js';
+export type {
+  HttpMethod,
+  JsonSchema,
+  MediaType,
+  OpenApiDocument,
+  Operation,
+  Reference,
+  Response as OpenApiResponse,
+} from './openapi/document.js';

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type TestApi } from './testing/harness.js';
+import { startApi, type TestApi } from '@dagu-ts/testing';
 
 const SEED = join(dirname(fileURLToPath(import.meta.url)), '../../../docs/spec/seed-rest-api.txt');
 

@@ -2,7 +2,7 @@
 // node:crypto); plus what the client puts on the wire.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaguApiError, createClient } from './index.js';
-import { signJwt, startTestServer, type TestServer } from './testing/server.js';
+import { signJwt, startTestServer, type TestServer } from '@dagu-ts/testing';
 
 describe('basic auth', () => {
   let server: TestServer;

@@ -2,7 +2,7 @@
 import { openApiDocument } from '@dagu-ts/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaguApiError, createClient, type DaguClient } from './index.js';
-import { startTestServer, type TestServer } from './testing/server.js';
+import { startTestServer, type TestServer } from '@dagu-ts/testing';
 
 let server: TestServer;
 let client: DaguClient;

@@ -12,7 +12,7 @@ import {
   createClient,
   type DaguClient,
 } from './index.js';
-import { signJwt, startTestServer, type TestServer } from './testing/server.js';
+import { signJwt, startTestServer, type TestServer } from '@dagu-ts/testing';
 
 async function caught(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(

@@ -8,7 +8,7 @@ import {
   type DAGRunDetails,
   type DaguClient,
 } from './index.js';
-import { startTestServer, type TestServer } from './testing/server.js';
+import { startTestServer, type TestServer } from '@dagu-ts/testing';
 
 let server: TestServer;
 let client: DaguClient;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './testing/server.js';
+import { startTestServer, type TestServer } from '@dagu-ts/testing';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const repo = join(packageDir, '../..');

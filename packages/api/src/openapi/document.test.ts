@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openApiDocument } from './document.js';
 import type { HttpMethod, Operation, Parameter, Reference, Response } from './document.js';
-import { matchPath, resolvePointer, validateResponse, validateSchema } from './validate.js';
+import { matchPath, resolvePointer, validateResponse, validateSchema } from '@dagu-ts/testing';
 
 const OPERATION_IDS = [
   'health',

@@ -1,4 +1,4 @@
-// Test harness: the real API app on an ephemeral loopback port, over a real SQLite store in a
+// Test harness for @dagu-ts/api's tests: the real API app on an ephemeral loopback port, over a real SQLite store in a
 // temporary home and a real RunLauncher (runs are real child processes). Every response seen
 // through `call` is checked against the OpenAPI document; the problems are collected in
 // `problems` for the test to assert on.
@@ -16,9 +16,8 @@ import {
   type RunEvent,
   type RunEventListener,
 } from '@dagu-ts/core';
+import { createApiApp, type ApiDeps } from '@dagu-ts/api';
 import { openStore, type Store } from '@dagu-ts/store';
-import { createApiApp } from '../app.js';
-import type { ApiDeps } from '../deps.js';
 import { validateResponse } from '../openapi/validate.js';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');

@@ -1,18 +1,17 @@
-// Test helper: checks a response against the OpenAPI document. Built on Ajv (JSON Schema
-// 2020-12, a devDependency), compiled lazily. Not imported by the package entry point, so
-// nothing here reaches the runtime graph.
+// Test helper: checks a response against the OpenAPI document of @dagu-ts/api. Built on Ajv
+// (JSON Schema 2020-12), compiled lazily. Test support only: nothing published imports it.
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { openApiDocument } from './document.js';
+import { openApiDocument } from '@dagu-ts/api';
 import type {
   HttpMethod,
   JsonSchema,
   MediaType,
   OpenApiDocument,
+  OpenApiResponse as Response,
   Operation,
   Reference,
-  Response,
-} from './document.js';
+} from '@dagu-ts/api';
 
 const ROOT_ID = 'urn:dagu-ts:openapi';
 const SCHEMA_PREFIX = '#/components/schemas/';
