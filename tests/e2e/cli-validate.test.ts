@@ -25,7 +25,7 @@ describe('dagu-ts validate on the corpus', () => {
         // It loads (start records a run whose step fails), but validate says so up front.
         expect(result.code).toBe(1);
         expect(result.stderr.trim()).toBe(
-          `${join(corpusDir, entry.file)}:3: step "odd": executor type "nosuch" is not supported by this engine (known: command, shell, dag, subworkflow, parallel, jq, http)`,
+          `${join(corpusDir, entry.file)}:3: step "odd": executor type "nosuch" is not supported by this engine (known: command, shell, dag, subworkflow, parallel, jq, http, ssh, mail)`,
         );
       } else if (entry.expect.load === 'ok') {
         expect(result.stderr).toBe('');

@@ -4,6 +4,8 @@ import { dagExecutor, parallelExecutor } from './dag.js';
 import { ExecutorRegistry } from './executor.js';
 import { httpExecutor } from './http.js';
 import { jqExecutor } from './jq.js';
+import { mailExecutor } from './mail.js';
+import { sshExecutor } from './ssh.js';
 
 /** A new registry holding the built-in executors; register more on it and pass it to a run. */
 export function createExecutorRegistry(): ExecutorRegistry {
@@ -15,7 +17,9 @@ export function createExecutorRegistry(): ExecutorRegistry {
     .register('subworkflow', dagExecutor)
     .register('parallel', parallelExecutor)
     .register('jq', jqExecutor)
-    .register('http', httpExecutor);
+    .register('http', httpExecutor)
+    .register('ssh', sshExecutor)
+    .register('mail', mailExecutor);
 }
 
 /** What a run uses when it is given none; not exported by the package, so no embedder changes it. */

@@ -15,11 +15,23 @@ export function stepEvalContext(context: ExecutorContext): EvalContext {
 export async function evaluateStepConfig(
   context: ExecutorContext,
 ): Promise<Record<string, unknown>> {
-  const { maps, env, untrusted, runShell } = stepEvalContext(context);
+  return (await evaluateConfigValue(context, context.node.step.executor.config)) as Record<
+    string,
+    unknown
+  >;
+}
+
+/** Any config-like value (the DAG's `smtp` for the mail executor) evaluated like `executor.config`. */
+export async function evaluateConfigValue(
+  context: ExecutorContext,
+  value: unknown,
+): Promise<unknown> {
+  const { maps, untrusted, runShell } = stepEvalContext(context);
   const [, stepVars = new Map<string, string>(), outputs = new Map<string, string>()] = maps;
   const evalContext: EvalContext = {
     maps: [outputs, stepVars],
-    env,
+    // The step's process env: params and DAG_* reach config strings through it (§3.2).
+    env: new Map(Object.entries(context.env)),
     backticks: true,
     osEnv: true,
     target: 'text',
@@ -37,5 +49,5 @@ export async function evaluateStepConfig(
     }
     return value;
   };
-  return (await visit(context.node.step.executor.config)) as Record<string, unknown>;
+  return visit(value);
 }

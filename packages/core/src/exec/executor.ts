@@ -39,6 +39,8 @@ export interface ChildRunRequest {
 export interface ExecutorContext {
   /** The step (`node.step`) and its state; a sub-DAG executor records its child runs on it. */
   readonly node: NodeState;
+  /** The DAG the step belongs to, for DAG-level settings (the mail executor's `smtp`). */
+  readonly dag: Dag;
   /** The id of the run the step belongs to. */
   readonly dagRunId: string;
   /** The step's working directory (checked to exist). */

@@ -120,6 +120,23 @@ steps:
       'parallel',
       'jq',
       'http',
+      'ssh',
+      'mail',
+    ]);
+  });
+  it('a docker step fails with a message naming the missing Docker support', async () => {
+    const dag = parseDag(
+      'steps:\n  - name: box\n    executor: {type: docker, config: {image: alpine}}\n    command: echo hi\n',
+      { name: 'docker' },
+    );
+    const result = await new DagRunner({ dag, logDir }).run();
+    const node = result.snapshot.nodes[0]!;
+    expect(node.status).toBe(NodeStatus.Failed);
+    expect(node.error).toBe(
+      'invalid executor: docker steps are not supported yet: dagu-ts has no Docker executor (it needs a Docker engine, reached through DOCKER_HOST or /var/run/docker.sock)',
+    );
+    expect(unknownExecutorIssues(dag).map((issue) => issue.message)).toEqual([
+      expect.stringMatching(/^docker steps are not supported yet/),
     ]);
   });
 });

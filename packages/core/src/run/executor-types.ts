@@ -10,6 +10,23 @@ import type { ExecutorRegistry } from '../exec/executor.js';
 export const EXECUTOR_TYPES: readonly string[] = builtInExecutors.types();
 
 /**
+ * Types Dagu has that this engine does not run yet, with the reason. `docker` needs a Docker
+ * engine API, which dagu-ts does not drive yet (no executor is shipped untested).
+ */
+const NOT_SUPPORTED_YET: Readonly<Record<string, string>> = {
+  docker:
+    'docker steps are not supported yet: dagu-ts has no Docker executor (it needs a Docker engine, reached through DOCKER_HOST or /var/run/docker.sock)',
+};
+
+/** Why a step of `type` cannot run: the error of such a step. */
+export function invalidExecutorError(type: string): string {
+  const reason = NOT_SUPPORTED_YET[type];
+  return reason
+    ? `invalid executor: ${reason}`
+    : `invalid executor: "${type}" is not a known executor type`;
+}
+
+/**
  * One issue per step (handlers and local DAGs included) whose executor type is not runnable
  * with `executors` (default: the built-in ones).
  */
@@ -26,7 +43,9 @@ export function unknownExecutorIssues(
         issues.push({
           path: `${prefix}step "${step.name}"`,
           line: step.line,
-          message: `executor type "${step.executor.type}" is not supported by this engine (known: ${known.filter(Boolean).join(', ')})`,
+          message:
+            NOT_SUPPORTED_YET[step.executor.type] ??
+            `executor type "${step.executor.type}" is not supported by this engine (known: ${known.filter(Boolean).join(', ')})`,
         });
     }
     for (const local of owner.localDags) visit(local, `${prefix}DAG "${local.name}": `);

@@ -11,6 +11,7 @@ import { createShellRunner, type StepIdInfo } from '../eval/index.js';
 import { prepareRunEnvironment, type ParamsOverride, type RunEnvironment } from './environment.js';
 import { evaluateConditions } from './conditions.js';
 import { findChildDag } from './dag-lookup.js';
+import { createRunNotifier, type RunNotifier } from './notify.js';
 import { newAttemptId, newDagRunId } from './ids.js';
 import { systemClock, type Clock } from '../clock.js';
 import { runLogLayout, type RunLogLayout } from './logs.js';
@@ -150,6 +151,7 @@ export class DagRunner {
   private escalation: NodeJS.Timeout | undefined;
   private finished = false;
   private readonly clock: Clock;
+  private readonly notifier: RunNotifier | undefined;
 
   constructor(options: DagRunOptions) {
     this.options = options;
@@ -186,6 +188,9 @@ export class DagRunner {
       error: '',
     };
     options.signal?.addEventListener('abort', () => this.stop(), { once: true });
+    // Mail notifications (§4.8) follow the run's events; see notify.ts.
+    this.notifier = createRunNotifier(this.dag, (line) => this.log(line));
+    if (this.notifier) this.subscribe(this.notifier.listener);
     // A store that fails after the start must not stop the run: the recorder retries.
     this.recorder =
       options.recorder &&
@@ -695,6 +700,7 @@ export class DagRunner {
       `run finished: status=${dagRunStatusLabel(this.snapshot.status)}${this.lastError ? ` error=${this.lastError}` : ''}`,
     );
     await this.emit({ type: 'run-finished', run: this.snapshot });
+    await this.notifier?.settled();
     if (this.runLogFd !== undefined) closeSync(this.runLogFd);
     this.runLogFd = undefined;
     return {

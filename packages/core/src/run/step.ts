@@ -17,6 +17,7 @@ import {
 import { builtInExecutors } from '../exec/builtin.js';
 import type { ChildRunRequest, ExecutorContext, ExecutorResult } from '../exec/executor.js';
 import { evaluateConditions, matchesExpected } from './conditions.js';
+import { invalidExecutorError } from './executor-types.js';
 import type { DagRunOptions, DagRunResult } from './runner.js';
 import type { RunEnvironment } from './environment.js';
 import type { RunLogLayout } from './logs.js';
@@ -153,6 +154,7 @@ export class StepExecution {
       const signal = this.abort.signal;
       const context: ExecutorContext = {
         node,
+        dag: host.dag(),
         dagRunId: host.runId(),
         workDir: cwd,
         env,
@@ -252,8 +254,7 @@ export class StepExecution {
   private async dispatch(context: ExecutorContext): Promise<ExecutorResult> {
     const type = this.node.step.executor.type;
     const executor = (this.host.options().executors ?? builtInExecutors).get(type);
-    if (!executor)
-      return { exitCode: 1, error: `invalid executor: "${type}" is not a known executor type` };
+    if (!executor) return { exitCode: 1, error: invalidExecutorError(type) };
     return executor.run(context);
   }
 
