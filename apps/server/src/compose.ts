@@ -93,7 +93,9 @@ export async function composeDagu(
       queuesEnabled: config.queues.enabled,
       onEvent: (event: RunEvent) => events.emit(event),
       ...(options.dispatchQueues === false ? { dispatchQueues: false } : {}),
-      ...(options.sweepIntervalMs !== undefined ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
+      ...(options.sweepIntervalMs !== undefined
+        ? { sweepIntervalMs: options.sweepIntervalMs }
+        : {}),
       ...(options.spawnHelper !== undefined ? { spawnHelper: options.spawnHelper } : {}),
       ...(clock ? { clock } : {}),
     });
