@@ -15,8 +15,9 @@ const bin = (name) => join(process.cwd(), 'node_modules', '.bin', name);
 const packDir = mkdtempSync(join(tmpdir(), 'dagu-ts-pack-'));
 let failed = 0;
 try {
-  for (const name of readdirSync('packages')) {
-    const dir = join('packages', name);
+  // Libraries in packages/, and the apps that are published too (@dagu-ts/server).
+  const dirs = ['packages', 'apps'].flatMap((root) => readdirSync(root).map((n) => join(root, n)));
+  for (const dir of dirs) {
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     if (manifest.private) continue;
     try {

@@ -18,7 +18,7 @@ retry, enqueue, dequeue and list go to that server's REST API. Authentication co
 environment: DAGU_AUTH_TOKEN (a static API token, or a JWT from \`dagu-ts token create\`, sent
 as a Bearer token), else DAGU_AUTH_BASIC_USERNAME and DAGU_AUTH_BASIC_PASSWORD (basic auth).
 Local only, whatever --server says: validate and dry (they read the DAG file on this machine),
-restart, scheduler, migrate and token.
+restart, scheduler, server, start-all, migrate and token.
 `;
 
 /** Runs the CLI with a full argv (node, script, …) and resolves with the exit code. */
@@ -30,7 +30,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--server <url>', 'send the command to a running server (env DAGU_SERVER_URL)')
     .option(
       '-c, --config <file>',
-      'config file (default $DAGU_HOME/config.yaml, else ~/.config/dagu/config.yaml); its paths.* apply',
+      'config file (default $DAGU_HOME/config.yaml, else ~/.config/dagu/config.yaml), read as the server reads it',
     )
     .option('-q, --quiet', 'no progress output (errors and requested data are still printed)')
     .addHelpText('after', REMOTE_HELP)
@@ -40,10 +40,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .hook('preAction', async () => {
       const { config, quiet } = program.opts<{ config?: string; quiet?: boolean }>();
       if (quiet) (await import('./progress.js')).setQuiet(true);
-      const { readConfigPaths } = await import('./config.js');
-      const paths = await readConfigPaths(config);
-      if (Object.keys(paths).length > 0) (await import('./paths.js')).setConfigFilePaths(paths);
+      // Read (with the command's own flags) when a command first needs it: settings.ts.
+      if (config !== undefined) (await import('./settings.js')).setConfigFlags({ config });
     });
+  /** A command's own configuration flags (`--dags`, `--port`, …); they beat env and file. */
+  const configFlags = async (flags: Record<string, string | undefined>) => {
+    const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+    (await import('./settings.js')).setConfigFlags(defined);
+  };
 
   /** The server URL when the command should go to a running server instead of running here. */
   const server = (): string | undefined =>
@@ -262,10 +266,37 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .description('run cron schedules and start queued runs until SIGINT/SIGTERM')
     .option('-d, --dags <dir>', 'DAG files directory (DAGU_DAGS_DIR, default <home>/dags)')
     .action(async (options: { dags?: string }) => {
-      if (options.dags) (await import('./paths.js')).setPathFlags({ dagsDir: options.dags });
+      await configFlags({ dags: options.dags });
       const { schedulerCommand } = await import('./commands/scheduler.js');
       exitCode = await schedulerCommand();
     });
+
+  // `server` and `start-all` take the flags of the dagu-ts-server program.
+  const serverVerb = (name: string, description: string, scheduler: boolean) =>
+    program
+      .command(name)
+      .description(description)
+      .option('-s, --host <host>', 'listen address (DAGU_HOST, default 127.0.0.1)')
+      .option('-p, --port <port>', 'listen port, 0 for any free port (DAGU_PORT, default 8080)')
+      .option('-d, --dags <dir>', 'DAG files directory (DAGU_DAGS_DIR, default <home>/dags)')
+      .option('--base-path <path>', 'serve under this prefix, e.g. /dagu (DAGU_BASE_PATH)')
+      .action(
+        async (options: { host?: string; port?: string; dags?: string; basePath?: string }) => {
+          await configFlags({ ...options });
+          const { serveCommand } = await import('./commands/serve.js');
+          exitCode = await serveCommand({ scheduler });
+        },
+      );
+  serverVerb(
+    'server',
+    'serve the REST API and the web UI, and start queued runs, until SIGINT/SIGTERM; cron schedules do not run (use start-all, or a scheduler next to it)',
+    false,
+  );
+  serverVerb(
+    'start-all',
+    'serve the REST API and the web UI, run cron schedules and start queued runs, until SIGINT/SIGTERM (what `pnpm start` runs)',
+    true,
+  );
 
   program
     .command('migrate')

@@ -1,23 +1,31 @@
-// What the persisted commands share: the store under the configured home, and turning a <dag>
-// argument into a DAG name (a file path or a DAG file name is loaded; anything else is taken as
-// the DAG name itself, so runs of a deleted file stay reachable).
+// What the persisted commands share: the composition of the configured home (store and run
+// launcher, as the server has them), and turning a <dag> argument into a DAG name (a file path
+// or a DAG file name is loaded; anything else is taken as the DAG name itself, so runs of a
+// deleted file stay reachable).
 import { existsSync } from 'node:fs';
 import { isValidDagRunId, loadDagMetadata } from '@dagu-ts/core';
-import { openStore, type Store } from '@dagu-ts/store';
-import { resolvePaths } from '../paths.js';
+import { composeDagu, type Dagu } from '@dagu-ts/server';
+import type { Store } from '@dagu-ts/store';
+import { cliConfig } from '../settings.js';
 import { resolveDagPath } from './resolve-dag.js';
 
-export type { Store };
+export type { Dagu, Store };
 
-export async function withStore<T>(action: (store: Store) => Promise<T>): Promise<T> {
-  const paths = resolvePaths();
-  const store = openStore({ dataDir: paths.dataDir, logDir: paths.logDir, dagsDir: paths.dagsDir });
+/**
+ * Runs `action` on the composition, then waits for every run it started in this process. The
+ * launcher starts only the runs a command asks for: the queues are a server's or scheduler's.
+ */
+export async function withDagu<T>(action: (dagu: Dagu) => Promise<T>): Promise<T> {
+  const dagu = await composeDagu(cliConfig(), { dispatchQueues: false, spawnHelper: false });
   try {
-    await store.runs.closeAbandonedRuns();
-    return await action(store);
+    return await action(dagu);
   } finally {
-    store.close();
+    await dagu.close(Infinity);
   }
+}
+
+export function withStore<T>(action: (store: Store) => Promise<T>): Promise<T> {
+  return withDagu((dagu) => action(dagu.store));
 }
 
 export async function dagNameOf(dagArg: string): Promise<string> {

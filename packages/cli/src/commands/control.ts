@@ -1,35 +1,21 @@
-// Commands that act on existing runs: stop, retry, restart, enqueue, dequeue.
+// Commands that act on existing runs: stop, retry, restart, enqueue, dequeue. Runs started here
+// (retry, restart) and queued runs (enqueue) go through the launcher, as the server's do.
+import { DagRunStatus, newDagRunId, recordedParams, type ParamsOverride } from '@dagu-ts/core';
 import {
-  createQueuedSnapshot,
-  DagRunStatus,
-  recordedParams,
-  type Dag,
-  type DagRunSnapshot,
-  type ParamsOverride,
-} from '@dagu-ts/core';
-import { dagNameOf, fail, newRunIdProblem, waitFor, withStore, type Store } from './context.js';
-import { executeRun } from './execute.js';
+  dagNameOf,
+  fail,
+  newRunIdProblem,
+  waitFor,
+  withDagu,
+  withStore,
+  type Store,
+} from './context.js';
+import { runHere, type RunOutcome } from './execute.js';
 import { loadDagForCommand } from './load.js';
 
-/** Records a queued run and puts it in its queue (the DAG's `queue:` or its name). */
-export async function enqueueRun(
-  store: Store,
-  dag: Dag,
-  options: { runId?: string; params: ParamsOverride },
-): Promise<DagRunSnapshot> {
-  const snapshot = await createQueuedSnapshot(dag, {
-    params: options.params,
-    ...(options.runId ? { dagRunId: options.runId } : {}),
-  });
-  await store.runs.createQueuedRun({ dag, snapshot, trigger: 'cli' });
-  await store.queue.enqueue({
-    queue: dag.queue ?? dag.name,
-    name: dag.name,
-    dagRunId: snapshot.dagRunId,
-    priority: 0,
-    enqueuedAt: snapshot.queuedAt,
-  });
-  return snapshot;
+/** The exit code of a run started with the queue bypassed (retry, restart). */
+function exitCodeOf(outcome: RunOutcome): number {
+  return outcome.queued ? 0 : outcome.exitCode;
 }
 
 async function findRun(store: Store, name: string, runId: string | undefined) {
@@ -75,28 +61,26 @@ export async function retryCommand(
   options: { runId: string; step?: string },
 ): Promise<number> {
   const name = await dagNameOf(dagArg);
-  return withStore(async (store) => {
-    const stored = await store.runs.getRun(name, options.runId);
+  return withDagu(async (dagu) => {
+    const stored = await dagu.store.runs.getRun(name, options.runId);
     if (!stored) return fail(`dag-run ${name} ${options.runId} not found`);
     if (stored.snapshot.status === DagRunStatus.Running)
       return fail(`dag-run ${name} ${options.runId} is still running`);
     if (options.step && !stored.dag.steps.some((s) => s.name === options.step)) {
       return fail(`step ${JSON.stringify(options.step)} is not a step of DAG ${name}`);
     }
-    await store.queue.remove(name, options.runId);
-    const result = await executeRun(store, stored.dag, {
-      dagRunId: options.runId,
-      trigger: 'retry',
-      retry: { previous: stored.snapshot, ...(options.step ? { step: options.step } : {}) },
-      ...(stored.snapshot.queuedAt ? { queuedAt: stored.snapshot.queuedAt } : {}),
+    const outcome = await runHere(dagu, name, options.runId, async () => {
+      await dagu.launcher.retry(stored, options.step ? { step: options.step } : {});
+      return { dagRunId: options.runId, queued: false };
     });
-    return result.exitCode;
+    return exitCodeOf(outcome);
   });
 }
 
 export async function restartCommand(dagArg: string, options: { runId?: string }): Promise<number> {
   const name = await dagNameOf(dagArg);
-  return withStore(async (store) => {
+  return withDagu(async (dagu) => {
+    const { store } = dagu;
     const stored = await findRun(store, name, options.runId);
     if (!stored || stored.snapshot.status !== DagRunStatus.Running) {
       return fail(
@@ -107,10 +91,17 @@ export async function restartCommand(dagArg: string, options: { runId?: string }
       return fail(`dag-run ${name} ${stored.snapshot.dagRunId} did not stop in time`);
     }
     await new Promise((resolve) => setTimeout(resolve, stored.dag.restartWaitSec * 1000));
-    const result = await executeRun(store, stored.dag, {
-      params: recordedParams(stored.snapshot),
-    });
-    return result.exitCode;
+    // The slot the stopped run held is this run's: Dagu's restart does not queue.
+    const dagRunId = newDagRunId();
+    const outcome = await runHere(dagu, name, dagRunId, () =>
+      dagu.launcher.start(stored.dag, {
+        dagRunId,
+        params: recordedParams(stored.snapshot),
+        trigger: 'cli',
+        noQueue: true,
+      }),
+    );
+    return exitCodeOf(outcome);
   });
 }
 
@@ -121,11 +112,15 @@ export async function enqueueCommand(
   const loaded = await loadDagForCommand(dagArg);
   if (!loaded) return 1;
   const { dag } = loaded;
-  return withStore(async (store) => {
-    const problem = await newRunIdProblem(store, dag.name, options.runId);
+  return withDagu(async (dagu) => {
+    const problem = await newRunIdProblem(dagu.store, dag.name, options.runId);
     if (problem) return fail(problem);
-    const snapshot = await enqueueRun(store, dag, options);
-    process.stdout.write(`queued ${dag.name} ${snapshot.dagRunId}\n`);
+    const { dagRunId } = await dagu.launcher.enqueue(dag, {
+      ...(options.runId !== undefined ? { dagRunId: options.runId } : {}),
+      params: options.params,
+      trigger: 'cli',
+    });
+    process.stdout.write(`queued ${dag.name} ${dagRunId}\n`);
     return 0;
   });
 }

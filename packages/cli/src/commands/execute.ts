@@ -1,51 +1,55 @@
-// Runs a DAG in this process with everything a persisted run needs: the store as recorder,
-// retention, stop requests from other processes, signals, and the progress view.
-import { DagRunner, type Dag, type DagRunOptions, type DagRunResult } from '@dagu-ts/core';
-import { resolvePaths } from '../paths.js';
+// A command's run in this process: started through the launcher the server uses (same queue
+// decisions, stop requests from other processes, retention), followed on stderr by the progress
+// view until it ends. SIGINT/SIGTERM stop it: the signal goes to the steps as is.
+import type { DagRunSnapshot, LaunchResult } from '@dagu-ts/core';
 import { createProgressView } from '../progress.js';
-import type { Store } from './context.js';
+import type { Dagu } from './context.js';
 
-const CANCEL_POLL_MS = 250;
+export type RunOutcome = { queued: true } | { queued: false; exitCode: 0 | 1 };
 
-export async function executeRun(
-  store: Store,
-  dag: Dag,
-  options: Omit<DagRunOptions, 'dag' | 'logDir' | 'recorder'>,
-): Promise<DagRunResult> {
-  const paths = resolvePaths();
-  await store.runs.applyRetention(dag.name, dag.histRetentionDays);
-  const runner = new DagRunner({
-    dag,
-    logDir: paths.logDir,
-    recorder: store.runs,
-    processes: store.processes,
-    dagSearchPaths: [paths.dagsDir],
-    trigger: 'cli',
-    ...options,
-  });
+/**
+ * Launches the run `name`/`dagRunId` and waits until it has ended. `queued` when the launcher
+ * left it in its queue (a server or scheduler starts it); else Dagu's exit code of `start`
+ * (dag-yaml.md §4.14): 0 unless the run recorded an error.
+ */
+export async function runHere(
+  dagu: Dagu,
+  name: string,
+  dagRunId: string,
+  launch: () => Promise<LaunchResult>,
+): Promise<RunOutcome> {
   const view = createProgressView(process.stderr);
-  runner.subscribe((event) => view.onEvent(event));
-  // `dagu-ts stop` from another process leaves a cancel request that this process picks up.
-  const poll = setInterval(() => {
-    store.cancels
-      .isCancelRequested(dag.name, runner.dagRunId)
-      .then((requested) => {
-        if (requested) runner.stop();
-      })
-      .catch(() => undefined); // A store that cannot be read now is asked again at the next poll.
-  }, CANCEL_POLL_MS);
-  // A signal to this process is forwarded to the steps as is (not their signalOnStop).
-  const onSignal = (signal: NodeJS.Signals): void => runner.stop(signal);
+  let final: DagRunSnapshot | undefined;
+  // Root runs going on in this process: normally just this one, but a queue claim that races
+  // with a server's can hand this process the run behind it, which then runs here too.
+  const here = new Map<string, DagRunSnapshot>();
+  const unsubscribe = dagu.subscribe((event) => {
+    const { run } = event;
+    if (run.parent) return;
+    const key = `${run.name}\u0000${run.dagRunId}`;
+    if (event.type === 'run-started') here.set(key, run);
+    if (event.type === 'run-finished') here.delete(key);
+    if (run.name !== name || run.dagRunId !== dagRunId) return;
+    view.onEvent(event);
+    if (event.type === 'run-finished') final = run;
+  });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    for (const run of here.values())
+      dagu.launcher.stop(run.name, run.dagRunId, signal).catch(() => undefined);
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await runner.run();
-    view.done(result.snapshot);
-    return result;
+    const { queued } = await launch();
+    // Every run started here ends before the store closes (and the process exits).
+    await dagu.launcher.close(Infinity);
+    if (queued) return { queued: true };
+    if (!final) throw new Error(`dag-run ${name} ${dagRunId} ended without a final status`);
+    view.done(final);
+    return { queued: false, exitCode: final.error ? 1 : 0 };
   } finally {
-    clearInterval(poll);
+    unsubscribe();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await store.cancels.clearCancel(dag.name, runner.dagRunId);
   }
 }

@@ -20,7 +20,7 @@ import {
 } from '@dagu-ts/core';
 import type { ImportedRun } from '@dagu-ts/store';
 import { stringify } from 'yaml';
-import { resolvePaths } from '../paths.js';
+import { cliConfig } from '../settings.js';
 import { fail, withStore } from './context.js';
 
 const RUN_DIR = /^dag-run_(\d{8}_\d{6}Z)_(.+)$/;
@@ -274,7 +274,7 @@ export async function migrateCommand(options: { fromDagu?: string }): Promise<nu
   if (!options.fromDagu) return fail('migrate needs --from-dagu <Dagu data directory>');
   const root = dagRunsRoot(options.fromDagu);
   if (!existsSync(root)) return fail(`${options.fromDagu}: no such directory`);
-  const { logDir } = resolvePaths();
+  const { logDir } = cliConfig();
   const runs: ImportedRun[] = [];
   let unfinished = 0;
   let unreadable = 0;

@@ -1,9 +1,11 @@
 // `dagu-ts start`: runs a DAG in this process, persisted under DAGU_HOME, and exits with Dagu's
-// exit code (dag-yaml.md §4.14). When the DAG's maxActiveRuns is reached the run is queued instead.
-import { DagRunStatus, type ParamsOverride } from '@dagu-ts/core';
-import { fail, newRunIdProblem, withStore } from './context.js';
-import { enqueueRun } from './control.js';
-import { executeRun } from './execute.js';
+// exit code (dag-yaml.md §4.14). It goes through the server's run launcher: when the DAG's queue
+// (its `queue:` or its name) is at its limit (`queues.config` or `maxActiveRuns`) the run is
+// queued instead, and a server or `dagu-ts scheduler` starts it when a slot frees.
+import { newDagRunId, type Dag, type ParamsOverride } from '@dagu-ts/core';
+import { cliConfig } from '../settings.js';
+import { fail, newRunIdProblem, withDagu, type Dagu } from './context.js';
+import { runHere } from './execute.js';
 import { loadDagForCommand } from './load.js';
 
 export interface StartOptions {
@@ -17,28 +19,28 @@ export async function startCommand(dagArg: string, options: StartOptions): Promi
   const loaded = await loadDagForCommand(dagArg);
   if (!loaded) return 1;
   const { dag } = loaded;
-  return withStore(async (store) => {
-    const problem = await newRunIdProblem(store, dag.name, options.runId);
+  return withDagu(async (dagu) => {
+    const problem = await newRunIdProblem(dagu.store, dag.name, options.runId);
     if (problem) return fail(problem);
-    const queueing = options.queue && dag.maxActiveRuns >= 0 && !process.env.DISABLE_DAG_RUN_QUEUE;
-    if (queueing) {
-      const active = await store.runs.listRuns({
-        name: dag.name,
-        statuses: [DagRunStatus.Running],
-        limit: 1,
-      });
-      if (active.total >= dag.maxActiveRuns) {
-        const snapshot = await enqueueRun(store, dag, options);
-        process.stdout.write(
-          `queued ${dag.name} ${snapshot.dagRunId} (${active.total} run(s) active, maxActiveRuns ${dag.maxActiveRuns})\n`,
-        );
-        return 0;
-      }
-    }
-    const result = await executeRun(store, dag, {
-      params: options.params,
-      ...(options.runId ? { dagRunId: options.runId } : {}),
-    });
-    return result.exitCode;
+    const dagRunId = options.runId ?? newDagRunId();
+    const outcome = await runHere(dagu, dag.name, dagRunId, () =>
+      dagu.launcher.start(dag, {
+        dagRunId,
+        params: options.params,
+        trigger: 'cli',
+        noQueue: !options.queue || Boolean(process.env.DISABLE_DAG_RUN_QUEUE),
+      }),
+    );
+    if (!outcome.queued) return outcome.exitCode;
+    process.stdout.write(`queued ${dag.name} ${dagRunId} (${await queueReason(dagu, dag)})\n`);
+    return 0;
   });
+}
+
+/** Why the run waits: its queue, the queue's limit and what is ahead of it. */
+async function queueReason(dagu: Dagu, dag: Dag): Promise<string> {
+  const queue = dag.queue ?? dag.name;
+  const limit = cliConfig().queues.limits.get(queue) ?? Math.max(1, dag.maxActiveRuns);
+  const waiting = (await dagu.store.queue.list(queue)).length;
+  return `queue ${queue}: at most ${limit} active run(s), ${waiting} waiting`;
 }

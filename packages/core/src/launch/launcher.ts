@@ -8,6 +8,7 @@ import { DaguError } from '../errors.js';
 import type { ExecutorRegistry } from '../exec/executor.js';
 import type {
   CancelStore,
+  QueueItem,
   QueueStore,
   RunStore,
   RunTrigger,
@@ -50,6 +51,13 @@ export interface RunLauncherOptions {
   clock?: Clock;
   /** What runs each step type (default: the built-in executors). */
   executors?: ExecutorRegistry;
+  /**
+   * false for a process that runs what it is asked to and exits (`dagu-ts start`): it never
+   * starts other queued runs (no sweep, no dispatch when a run ends or is enqueued); a run it
+   * queues starts here only when it is first in its queue and the queue has room, else a
+   * server or scheduler starts it later. Default true.
+   */
+  dispatchQueues?: boolean;
 }
 
 export interface LaunchOptions {
@@ -91,7 +99,7 @@ export class RunLauncher {
               processes?.remove(pid).catch(() => undefined);
             },
           });
-    const interval = options.sweepIntervalMs ?? 5_000;
+    const interval = options.dispatchQueues === false ? 0 : (options.sweepIntervalMs ?? 5_000);
     if (interval > 0) {
       this.sweep = setInterval(() => void this.dispatchAll().catch(() => undefined), interval);
       this.sweep.unref();
@@ -107,7 +115,7 @@ export class RunLauncher {
       if (queue !== dag.name) {
         // A shared queue counts runs of several DAGs: only its atomic claim can tell whether a
         // slot is free, so the run goes through the queue (and starts at once when it can).
-        return this.enqueue(dag, { ...options, dagRunId });
+        return this.enqueueAndClaim(dag, { ...options, dagRunId });
       }
       const active = await this.options.runs.listRuns({
         statuses: [DagRunStatus.Running],
@@ -115,8 +123,7 @@ export class RunLauncher {
         name: dag.name,
       });
       if (active.total >= limit || (await this.options.queue.counts())[queue]) {
-        await this.enqueue(dag, { ...options, dagRunId });
-        return { dagRunId, queued: true };
+        return this.enqueueAndClaim(dag, { ...options, dagRunId });
       }
     }
     await this.execute(dag, {
@@ -151,6 +158,37 @@ export class RunLauncher {
     return { dagRunId, queued: true };
   }
 
+  /**
+   * start()'s queue path. A dispatching launcher has already started the run if its queue had
+   * room; one that does not dispatch starts it here only when it is first in its queue.
+   */
+  private async enqueueAndClaim(
+    dag: Dag,
+    options: LaunchOptions & { dagRunId: string },
+  ): Promise<LaunchResult> {
+    const result = await this.enqueue(dag, options);
+    if (this.options.dispatchQueues !== false) return result;
+    return {
+      dagRunId: options.dagRunId,
+      queued: !(await this.startIfFirst(dag, options.dagRunId)),
+    };
+  }
+
+  /**
+   * Claims the run through the store's atomic claim (limits hold across processes) when it is
+   * first in its queue. Should a concurrent dispatcher take it in between, the claim returns the
+   * run behind it, which is then this process's to run: false, and the caller waits for it too.
+   */
+  private async startIfFirst(dag: Dag, dagRunId: string): Promise<boolean> {
+    const queue = queueOf(dag);
+    const [first] = await this.options.queue.list(queue);
+    if (first?.name !== dag.name || first.dagRunId !== dagRunId) return false;
+    const item = await this.options.queue.claimNext(queue, this.limitOf(dag));
+    if (!item) return false;
+    await this.startClaimed(item);
+    return item.name === dag.name && item.dagRunId === dagRunId;
+  }
+
   /** Retries a finished run (same id, new attempt), the whole failed part or one step. */
   async retry(stored: StoredRun, options: { step?: string } = {}): Promise<void> {
     const { name, dagRunId, status } = stored.snapshot;
@@ -171,11 +209,14 @@ export class RunLauncher {
     });
   }
 
-  /** Stops a running run: directly when it runs here, else through a cancel request. */
-  async stop(name: string, dagRunId: string): Promise<void> {
+  /**
+   * Stops a running run: directly when it runs here, else through a cancel request. `osSignal`
+   * is a signal this process received, passed to the steps as is (not their signalOnStop).
+   */
+  async stop(name: string, dagRunId: string, osSignal?: NodeJS.Signals): Promise<void> {
     const runner = this.active.get(key(name, dagRunId));
     if (runner) {
-      runner.stop();
+      runner.stop(osSignal);
       return;
     }
     const stored = await this.options.runs.getRun(name, dagRunId);
@@ -226,14 +267,17 @@ export class RunLauncher {
 
   /**
    * Graceful shutdown: starts nothing new, lets active runs go on for up to `graceMs`, then
-   * stops the rest and waits for them to end (their stop is recorded as a cancel).
+   * stops the rest and waits for them to end (their stop is recorded as a cancel). With
+   * `Infinity` it waits for every run to end on its own.
    */
   async close(graceMs = 0): Promise<void> {
     this.closed = true;
     if (this.sweep) clearInterval(this.sweep);
     if (graceMs > 0 && this.finished.size > 0) {
       let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
+      const grace = new Promise((resolve) => {
+        if (Number.isFinite(graceMs)) timer = setTimeout(resolve, graceMs);
+      });
       await Promise.race([Promise.allSettled([...this.finished]), grace]);
       clearTimeout(timer);
     }
@@ -242,8 +286,12 @@ export class RunLauncher {
     this.spawner?.close();
   }
 
-  /** dispatch in the background: a store that fails now leaves the queue to the next sweep. */
+  /**
+   * dispatch in the background: a store that fails now leaves the queue to the next sweep. A
+   * launcher that does not dispatch queues leaves them to the process that does.
+   */
   private dispatchSafely(queue: string, limit: number): void {
+    if (this.options.dispatchQueues === false) return;
     this.dispatch(queue, limit).catch(() => undefined);
   }
 
@@ -251,33 +299,38 @@ export class RunLauncher {
     while (!this.closed) {
       const item = await this.options.queue.claimNext(queue, limit);
       if (!item) return;
-      const stored = await this.options.runs.getRun(item.name, item.dagRunId);
-      if (!stored) continue;
-      if (stored.dag.location && !existsSync(stored.dag.location)) {
-        await this.options.runs.setRunStatus(
-          item.name,
-          item.dagRunId,
-          DagRunStatus.Failed,
-          `the DAG file ${stored.dag.location} was deleted before the run could start`,
-        );
-        continue;
-      }
-      try {
-        await this.execute(stored.dag, {
-          dagRunId: item.dagRunId,
-          trigger: 'queue',
-          params: recordedParams(stored.snapshot),
-          queuedAt: stored.snapshot.queuedAt,
-        });
-      } catch (error) {
-        // A queued run that cannot start fails with its error; it is never offered again.
-        await this.options.runs.setRunStatus(
-          item.name,
-          item.dagRunId,
-          DagRunStatus.Failed,
-          (error as Error).message,
-        );
-      }
+      await this.startClaimed(item);
+    }
+  }
+
+  /** Runs a claimed queue item; resolves once it runs, or has failed for good. */
+  private async startClaimed(item: QueueItem): Promise<void> {
+    const stored = await this.options.runs.getRun(item.name, item.dagRunId);
+    if (!stored) return;
+    if (stored.dag.location && !existsSync(stored.dag.location)) {
+      await this.options.runs.setRunStatus(
+        item.name,
+        item.dagRunId,
+        DagRunStatus.Failed,
+        `the DAG file ${stored.dag.location} was deleted before the run could start`,
+      );
+      return;
+    }
+    try {
+      await this.execute(stored.dag, {
+        dagRunId: item.dagRunId,
+        trigger: 'queue',
+        params: recordedParams(stored.snapshot),
+        queuedAt: stored.snapshot.queuedAt,
+      });
+    } catch (error) {
+      // A queued run that cannot start fails with its error; it is never offered again.
+      await this.options.runs.setRunStatus(
+        item.name,
+        item.dagRunId,
+        DagRunStatus.Failed,
+        (error as Error).message,
+      );
     }
   }
 
@@ -305,7 +358,12 @@ export class RunLauncher {
       recorder,
       ...(this.options.dagSearchPaths ? { dagSearchPaths: this.options.dagSearchPaths } : {}),
       ...(this.options.baseEnv ? { baseEnv: this.options.baseEnv } : {}),
-      ...(this.spawner ? { spawner: this.spawner } : {}),
+      // Without the helper, the runner records its step process groups itself.
+      ...(this.spawner
+        ? { spawner: this.spawner }
+        : this.options.processes
+          ? { processes: this.options.processes }
+          : {}),
       ...(this.options.clock ? { clock: this.options.clock } : {}),
       ...(this.options.executors ? { executors: this.options.executors } : {}),
       ...options,

@@ -1,5 +1,6 @@
-// Test harness for @dagu-ts/api's tests: the real API app on an ephemeral loopback port, over a real SQLite store in a
-// temporary home and a real RunLauncher (runs are real child processes). Every response seen
+// Test harness for @dagu-ts/api's tests: the real API app on an ephemeral loopback port, built by
+// the server's own composition (@dagu-ts/server's composeDagu) over a real SQLite store in a
+// temporary home with a real RunLauncher (runs are real child processes). Every response seen
 // through `call` is checked against the OpenAPI document; the problems are collected in
 // `problems` for the test to assert on.
 import { once } from 'node:events';
@@ -9,15 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  DagRunStatus,
-  RunLauncher,
-  type DagRunSnapshot,
-  type RunEvent,
-  type RunEventListener,
-} from '@dagu-ts/core';
-import { createApiApp, type ApiDeps } from '@dagu-ts/api';
-import { openStore, type Store } from '@dagu-ts/store';
+import type { ApiDeps } from '@dagu-ts/api';
+import { DagRunStatus, type DagRunSnapshot, type RunEvent, type RunLauncher } from '@dagu-ts/core';
+import { composeDagu, loadConfig } from '@dagu-ts/server';
+import type { Store } from '@dagu-ts/store';
 import { validateResponse } from '../openapi/validate.js';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -72,45 +68,33 @@ export interface StartOptions extends Partial<
 
 export async function startApi(options: StartOptions = {}): Promise<TestApi> {
   const home = mkdtempSync(join(tmpdir(), 'dagu-api-'));
-  const store = openStore({ home });
+  const config = loadConfig({ env: { DAGU_HOME: home } });
+  const logs: Array<Record<string, unknown>> = [];
+  const dagu = await composeDagu(
+    {
+      ...config,
+      auth: options.auth ?? {},
+      permissions: { ...config.permissions, ...options.permissions },
+      publicMetrics: options.publicMetrics ?? false,
+      basePath: options.basePath ?? '',
+      corsAllowedOrigins: [...(options.corsAllowedOrigins ?? [])],
+      allowedHosts: [...(options.allowedHosts ?? [])],
+    },
+    {
+      api: {
+        version: '1.2.3-test',
+        log: (entry) => logs.push(entry),
+        schedulerRunning: () => options.schedulerRunning ?? true,
+      },
+      sweepIntervalMs: 0,
+    },
+  );
+  const { store, launcher } = dagu;
+  const app = dagu.app!;
   for (const file of options.fixtures ?? readdirSync(FIXTURES))
     copyFileSync(join(FIXTURES, file), join(store.paths.dagsDir, file));
-  const listeners = new Set<RunEventListener>();
   const events: RunEvent[] = [];
-  const launcher = new RunLauncher({
-    runs: store.runs,
-    queue: store.queue,
-    cancels: store.cancels,
-    logDir: store.paths.logDir,
-    onEvent: (event) => {
-      events.push(event);
-      for (const listener of listeners) listener(event);
-    },
-    sweepIntervalMs: 0,
-  });
-  const logs: Array<Record<string, unknown>> = [];
-  const app = createApiApp({
-    dags: store.dags,
-    runs: store.runs,
-    queue: store.queue,
-    flags: store.flags,
-    cancels: store.cancels,
-    launcher,
-    logDir: store.paths.logDir,
-    version: '1.2.3-test',
-    log: (entry) => logs.push(entry),
-    subscribeRunEvents: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    schedulerRunning: () => options.schedulerRunning ?? true,
-    ...(options.auth ? { auth: options.auth } : {}),
-    ...(options.permissions ? { permissions: options.permissions } : {}),
-    ...(options.publicMetrics !== undefined ? { publicMetrics: options.publicMetrics } : {}),
-    ...(options.basePath !== undefined ? { basePath: options.basePath } : {}),
-    ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
-    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
-  });
+  dagu.subscribe((event) => events.push(event));
   const server: Server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -190,9 +174,7 @@ export async function startApi(options: StartOptions = {}): Promise<TestApi> {
     async close() {
       server.closeAllConnections();
       server.close();
-      await launcher.close();
-      app.apiRouter.close();
-      store.close();
+      await dagu.close();
       rmSync(home, { recursive: true, force: true });
     },
   };

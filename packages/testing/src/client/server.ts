@@ -1,6 +1,6 @@
-// Test harness: the real API app (@dagu-ts/api) on an ephemeral loopback port, over a real
-// SQLite store (@dagu-ts/store) in a temporary home and a real RunLauncher (@dagu-ts/core):
-// runs are real child processes. The client under test only ever sees `baseUrl`.
+// Test harness: the real API app on an ephemeral loopback port, built by the server's own
+// composition (@dagu-ts/server's composeDagu) over a real SQLite store in a temporary home and a
+// real RunLauncher: runs are real child processes. The client under test only ever sees `baseUrl`.
 import { once } from 'node:events';
 import { createHmac } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApiApp, type AuthOptions } from '@dagu-ts/api';
-import { RunLauncher } from '@dagu-ts/core';
-import { openStore, type Store } from '@dagu-ts/store';
+import type { AuthOptions } from '@dagu-ts/api';
+import { composeDagu, loadConfig } from '@dagu-ts/server';
+import type { Store } from '@dagu-ts/store';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
@@ -33,29 +33,19 @@ export interface TestServerOptions {
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const home = mkdtempSync(join(tmpdir(), 'dagu-client-'));
-  const store = openStore({ home });
+  const config = loadConfig({ env: { DAGU_HOME: home } });
+  const dagu = await composeDagu(
+    {
+      ...config,
+      auth: options.auth ?? {},
+      permissions: { ...config.permissions, ...options.permissions },
+    },
+    { api: { version: '9.9.9-client-test', log: () => undefined }, sweepIntervalMs: 0 },
+  );
+  const { store } = dagu;
+  const app = dagu.app!;
   for (const file of readdirSync(FIXTURES))
     copyFileSync(join(FIXTURES, file), join(store.paths.dagsDir, file));
-  const launcher = new RunLauncher({
-    runs: store.runs,
-    queue: store.queue,
-    cancels: store.cancels,
-    logDir: store.paths.logDir,
-    sweepIntervalMs: 0,
-  });
-  const app = createApiApp({
-    dags: store.dags,
-    runs: store.runs,
-    queue: store.queue,
-    flags: store.flags,
-    cancels: store.cancels,
-    launcher,
-    logDir: store.paths.logDir,
-    version: '9.9.9-client-test',
-    log: () => undefined,
-    ...(options.auth ? { auth: options.auth } : {}),
-    ...(options.permissions ? { permissions: options.permissions } : {}),
-  });
   const server: Server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -70,9 +60,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     async close() {
       server.closeAllConnections();
       server.close();
-      await launcher.close();
-      app.apiRouter.close();
-      store.close();
+      await dagu.close();
       rmSync(home, { recursive: true, force: true });
     },
   };

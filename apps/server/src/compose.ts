@@ -1,0 +1,175 @@
+// The one composition of dagu-ts: from a configuration, the store, the run launcher and, when
+// asked, the cron scheduler and the REST API app. The server, every CLI command that touches
+// the store (`dagu-ts start`, `scheduler`, `server`, `start-all`, …) and the test harnesses
+// build their processes with it, so they make the same queue decisions, handle stops the same
+// way and apply the same retention. @dagu-ts/api (and with it Express) is loaded only when the
+// API is composed: a CLI command does not pay for it.
+import type { ApiDeps, createApiApp } from '@dagu-ts/api';
+import {
+  RunLauncher,
+  Scheduler,
+  type DagRunSnapshot,
+  type RunEvent,
+  type RunEventListener,
+  type SchedulerClock,
+} from '@dagu-ts/core';
+import { openStore, type Store } from '@dagu-ts/store';
+import type { ServerConfig } from './config.js';
+import { createRunEventFanout } from './events.js';
+
+/** The API app as @dagu-ts/api builds it (an Express app with `apiRouter`). */
+export type ApiApp = ReturnType<typeof createApiApp>;
+
+export interface ComposeOptions {
+  /** Run cron schedules in this process (`start-all`, `scheduler`). */
+  scheduler?: boolean;
+  /** Build the API app (`server`, `start-all`); it is not listening yet. */
+  api?: {
+    /** Reported by /health and dagu_info. */
+    version: string;
+    /** Structured request log lines (default: JSON lines to stderr). */
+    log?: ApiDeps['log'];
+    /** Overrides what /metrics reports about the scheduler (tests of the API alone). */
+    schedulerRunning?: () => boolean;
+    startedAt?: Date;
+  };
+  /**
+   * false for a process that runs one run and exits (`dagu-ts start`): the launcher starts no
+   * other queued run and leaves queues to a server or scheduler (default true).
+   */
+  dispatchQueues?: boolean;
+  /** How often the launcher sweeps the queues (default 5 s; 0 = only when runs end). */
+  sweepIntervalMs?: number;
+  /** Fork steps through a helper process (default true; the CLI forks them itself). */
+  spawnHelper?: boolean;
+  /** One clock for scheduler, launcher and store timestamps (tests inject one). */
+  clock?: SchedulerClock;
+  /** Scheduler log lines (component, msg, …). */
+  log?: (entry: Record<string, unknown>) => void;
+  /** A run event listener that failed (the run goes on). */
+  onListenerError?: (error: unknown) => void;
+}
+
+export interface Dagu {
+  config: ServerConfig;
+  store: Store;
+  launcher: RunLauncher;
+  scheduler?: Scheduler;
+  app?: ApiApp;
+  /** Runs a crashed process had left running, closed as failed when this composition opened. */
+  abandoned: DagRunSnapshot[];
+  /** Events of every run this process executes (progress views, metrics, live logs). */
+  subscribe(listener: RunEventListener): () => void;
+  /**
+   * Stops the scheduler, lets active runs go on for up to `graceMs` (Infinity: until they end),
+   * stops the rest, then releases the API's timers and the store. Idempotent.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function composeDagu(
+  config: ServerConfig,
+  options: ComposeOptions = {},
+): Promise<Dagu> {
+  const clock = options.clock;
+  const store = openStore({
+    home: config.home,
+    dagsDir: config.dagsDir,
+    dataDir: config.dataDir,
+    logDir: config.logDir,
+    ...(clock ? { now: () => clock.now() } : {}),
+  });
+  try {
+    const abandoned = await store.runs.closeAbandonedRuns();
+    const events = createRunEventFanout(options.onListenerError);
+    const launcher = new RunLauncher({
+      runs: store.runs,
+      queue: store.queue,
+      cancels: store.cancels,
+      processes: store.processes,
+      logDir: store.paths.logDir,
+      dagSearchPaths: [store.paths.dagsDir],
+      queueLimits: config.queues.limits,
+      queuesEnabled: config.queues.enabled,
+      onEvent: (event: RunEvent) => events.emit(event),
+      ...(options.dispatchQueues === false ? { dispatchQueues: false } : {}),
+      ...(options.sweepIntervalMs !== undefined
+        ? { sweepIntervalMs: options.sweepIntervalMs }
+        : {}),
+      ...(options.spawnHelper !== undefined ? { spawnHelper: options.spawnHelper } : {}),
+      ...(clock ? { clock } : {}),
+    });
+    const scheduler = options.scheduler
+      ? new Scheduler({
+          dags: store.dags,
+          runs: store.runs,
+          flags: store.flags,
+          ticks: store.ticks,
+          launcher,
+          ...(config.tz ? { timezone: config.tz } : {}),
+          ...(clock ? { clock } : {}),
+          ...(options.log ? { log: options.log } : {}),
+        })
+      : undefined;
+    const app = options.api
+      ? await composeApi(config, store, launcher, events.subscribe, {
+          ...options.api,
+          schedulerRunning: options.api.schedulerRunning ?? (() => scheduler?.isRunning ?? false),
+        })
+      : undefined;
+
+    let closing: Promise<void> | undefined;
+    return {
+      config,
+      store,
+      launcher,
+      ...(scheduler ? { scheduler } : {}),
+      ...(app ? { app } : {}),
+      abandoned,
+      subscribe: events.subscribe,
+      close(graceMs = 0) {
+        closing ??= (async () => {
+          await scheduler?.stop();
+          await launcher.close(graceMs);
+          app?.apiRouter.close();
+          store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+}
+
+async function composeApi(
+  config: ServerConfig,
+  store: Store,
+  launcher: RunLauncher,
+  subscribeRunEvents: (listener: RunEventListener) => () => void,
+  api: NonNullable<ComposeOptions['api']>,
+): Promise<ApiApp> {
+  const { createApiApp: create } = await import('@dagu-ts/api');
+  return create({
+    dags: store.dags,
+    runs: store.runs,
+    queue: store.queue,
+    flags: store.flags,
+    cancels: store.cancels,
+    launcher,
+    logDir: store.paths.logDir,
+    version: api.version,
+    basePath: config.basePath,
+    auth: config.auth,
+    permissions: config.permissions,
+    corsAllowedOrigins: config.corsAllowedOrigins,
+    // The name the operator made the server listen on is a name it is reached by.
+    allowedHosts: [config.host, ...config.allowedHosts],
+    publicMetrics: config.publicMetrics,
+    subscribeRunEvents,
+    ...(api.schedulerRunning ? { schedulerRunning: api.schedulerRunning } : {}),
+    ...(api.log ? { log: api.log } : {}),
+    ...(api.startedAt ? { startedAt: api.startedAt } : {}),
+  });
+}
