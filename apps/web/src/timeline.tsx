@@ -96,8 +96,10 @@ export function Timeline({ runs, now }: { runs: readonly DAGRunSummary[]; now: n
             ))}
           </ul>
           <div className="timeline-axis muted small" aria-hidden="true">
-            {TICKS.map((tick) => (
-              <span key={tick}>{tick}</span>
+            {TICKS.map((tick, i) => (
+              <span key={tick} style={{ left: `${(i / (TICKS.length - 1)) * 100}%` }}>
+                {tick}
+              </span>
             ))}
           </div>
           {hidden > 0 ? (

@@ -8,8 +8,9 @@ describe('yamlProblems', () => {
   });
 
   it('gives the line of each syntax error', () => {
-    expect(yamlProblems('name: x\nsteps:\n  - command: "unterminated\n')).toEqual([
-      { line: 4, message: expect.stringMatching(/quote/i) },
+    // An unclosed quote: the line where it opened, not the end of the text.
+    expect(yamlProblems('name: x\nsteps:\n  - command: "unterminated\n    depends: a\n')).toEqual([
+      { line: 3, message: expect.stringMatching(/quote/i) },
     ]);
     expect(yamlProblems('a: 1\nb: 2\na: 3\n')).toEqual([
       { line: 3, message: expect.stringMatching(/unique/i) },

@@ -13,11 +13,14 @@ export function yamlProblems(text: string): YamlProblem[] {
   const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false });
   const problems: YamlProblem[] = [];
   for (const document of Array.isArray(documents) ? documents : []) {
-    for (const error of document.errors)
-      problems.push({
-        line: lineCounter.linePos(error.pos[0]).line,
-        message: error.message.split('\n')[0]!.trim(),
-      });
+    for (const error of document.errors) {
+      const message = error.message.split('\n')[0]!.trim();
+      // An unclosed quote is reported where the text ends; the quote opened on an earlier line.
+      const quote = /Missing closing (["'])quote/.exec(message)?.[1];
+      const opened = quote ? text.lastIndexOf(quote, error.pos[0] - 1) : -1;
+      const at = opened >= 0 ? opened : error.pos[0];
+      problems.push({ line: lineCounter.linePos(at).line, message });
+    }
   }
   const main = Array.isArray(documents) ? documents[0]?.contents : undefined;
   if (problems.length === 0 && main && !isMap(main)) {
