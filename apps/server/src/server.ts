@@ -67,7 +67,9 @@ export async function serve(config: ServerConfig, options: ServeOptions): Promis
   await scheduler?.start();
   // The web UI at `<basePath>/` when apps/web was built; the API answers everything else.
   const webRoot = findWebRoot();
-  const webUi = webRoot ? createWebUi({ root: webRoot, basePath: config.basePath }) : undefined;
+  const webUi = webRoot
+    ? createWebUi({ root: webRoot, basePath: config.basePath, permissions: config.permissions })
+    : undefined;
   const server = createServer(
     webUi
       ? (req, res) => {

@@ -6,9 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createWebUi, renderIndex } from './web-ui.js';
+import { createWebUi, renderIndex, type WebUiSettings } from './web-ui.js';
 
 const INDEX = `<!doctype html><html><head><meta name="dagu-base-path" content="" />
+<meta name="dagu-config" content="{}" />
 <link rel="icon" href="./favicon.svg" /><script type="module" src="./assets/app.js"></script>
 </head><body></body></html>`;
 
@@ -22,7 +23,7 @@ afterEach(() => {
   rmSync(join(tmpdir(), 'dagu-web-ui-secret.txt'), { force: true });
 });
 
-async function serve(basePath: string): Promise<string> {
+async function serve(basePath: string, settings: WebUiSettings = {}): Promise<string> {
   root = mkdtempSync(join(tmpdir(), 'dagu-web-ui-'));
   mkdirSync(join(root, 'assets'));
   writeFileSync(join(root, 'index.html'), INDEX);
@@ -32,7 +33,7 @@ async function serve(basePath: string): Promise<string> {
   );
   writeFileSync(join(root, 'favicon.svg'), '<svg/>');
   writeFileSync(join(tmpdir(), 'dagu-web-ui-secret.txt'), 'secret');
-  const ui = createWebUi({ root, basePath });
+  const ui = createWebUi({ root, basePath, ...settings });
   server = createServer((req, res) => {
     if (!ui(req, res)) res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"api":1}');
   });
@@ -85,6 +86,25 @@ describe('web UI handler', () => {
     expect((await fetch(`${url}/dagu/assets/app.js`)).status).toBe(200);
     expect((await fetch(`${url}/dags/x`, { headers: html })).status).toBe(404);
     expect((await fetch(`${url}/dagu/api/v2/dags`, { headers: html })).status).toBe(404);
+  });
+
+  it('writes the permission switches into the page, so the UI hides what the server refuses', async () => {
+    const config = (text: string) =>
+      JSON.parse(
+        /<meta name="dagu-config" content="([^"]*)"/
+          .exec(text)![1]!
+          .replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code))),
+      ) as unknown;
+    const open = await fetch(`${await serve('')}/dags`, { headers: html });
+    expect(config(await open.text())).toEqual({
+      permissions: { writeDAGs: true, runDAGs: true },
+    });
+    server?.close();
+    rmSync(root, { recursive: true, force: true });
+    const locked = await serve('', { permissions: { runDAGs: false } });
+    expect(config(await (await fetch(`${locked}/`, { headers: html })).text())).toEqual({
+      permissions: { writeDAGs: true, runDAGs: false },
+    });
   });
 
   it('escapes the base path it writes into the page', () => {

@@ -1,6 +1,8 @@
 // The web UI (apps/web's built files) at `<basePath>/`, next to the API at `<basePath>/api/v2`:
 // files by path, and index.html for any other page a browser asks for (deep links work on
-// reload). index.html gets the base path written in, so one build serves under any prefix.
+// reload). index.html gets the base path written in, so one build serves under any prefix, and
+// the settings the UI needs before its first request (the permission switches, so it hides the
+// buttons the server would refuse; Dagu's UI gets its config injected into index.html too).
 // GET and HEAD only; API paths and requests that do not accept HTML are left to the API.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -47,11 +49,25 @@ function escapeHtml(text: string): string {
   return text.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** index.html with the base path in its meta tag and asset URLs. */
-export function renderIndex(html: string, prefix: string): string {
+/** What the UI learns from index.html: the permission switches (api-v2.md §1.5). */
+export interface WebUiSettings {
+  permissions?: { writeDAGs?: boolean; runDAGs?: boolean };
+}
+
+/** index.html with the base path in its meta tag and asset URLs, and the UI's settings. */
+export function renderIndex(html: string, prefix: string, settings: WebUiSettings = {}): string {
   const base = escapeHtml(prefix);
+  const config = escapeHtml(
+    JSON.stringify({
+      permissions: {
+        writeDAGs: settings.permissions?.writeDAGs !== false,
+        runDAGs: settings.permissions?.runDAGs !== false,
+      },
+    }),
+  );
   return html
     .replace(/(<meta name="dagu-base-path" content=")[^"]*"/, `$1${base}"`)
+    .replace(/(<meta name="dagu-config" content=")[^"]*"/, `$1${config}"`)
     .replace(/(\s(?:src|href)=")\.\//g, `$1${base}/`);
 }
 
@@ -68,10 +84,12 @@ interface Asset {
 }
 
 /** A request handler that answers with the UI and returns true, or returns false. */
-export function createWebUi(options: {
-  root: string;
-  basePath: string;
-}): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createWebUi(
+  options: {
+    root: string;
+    basePath: string;
+  } & WebUiSettings,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   const root = normalize(options.root);
   const prefix = prefixOf(options.basePath);
   const cache = new Map<string, Asset>();
@@ -142,7 +160,7 @@ export function createWebUi(options: {
     send(
       req,
       res,
-      load(join(root, 'index.html'), (html) => renderIndex(html, prefix)),
+      load(join(root, 'index.html'), (html) => renderIndex(html, prefix, options)),
       HTML_HEADERS,
     );
     return true;

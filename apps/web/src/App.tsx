@@ -8,17 +8,31 @@ import { DashboardPage } from './pages/Dashboard.js';
 import { RunPage } from './pages/Run.js';
 import { SearchPage } from './pages/Search.js';
 import { Link, match, useLocation, type Location } from './router.js';
-import { loadCredentials, makeClient, roleOf, saveCredentials } from './session.js';
+import {
+  loadCredentials,
+  makeClient,
+  may,
+  roleOf,
+  saveCredentials,
+  serverPermissions,
+} from './session.js';
+
+const PERMISSIONS = serverPermissions();
 
 export function App() {
   const [auth, setAuth] = useState<DaguAuth | undefined>(loadCredentials);
   const [needLogin, setNeedLogin] = useState(false);
   const location = useLocation();
   const unauthorized = useCallback(() => setNeedLogin(true), []);
-  const session = useMemo<Session>(
-    () => ({ client: makeClient(auth), role: roleOf(auth), unauthorized }),
-    [auth, unauthorized],
-  );
+  const session = useMemo<Session>(() => {
+    const role = roleOf(auth);
+    return {
+      client: makeClient(auth),
+      role,
+      can: (action) => may(role, action, PERMISSIONS),
+      unauthorized,
+    };
+  }, [auth, unauthorized]);
   const login = (next: DaguAuth) => {
     saveCredentials(next);
     setAuth(next);

@@ -4,11 +4,13 @@
 import type { DaguClient } from '@dagu-ts/client';
 import { DaguApiError } from '@dagu-ts/client';
 import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
-import type { Role } from './session.js';
+import type { Action, Role } from './session.js';
 
 export interface Session {
   client: DaguClient;
   role: Role;
+  /** Whether the buttons of `action` are shown (role and the server's permission switches). */
+  can: (action: Action) => boolean;
   unauthorized: () => void;
 }
 

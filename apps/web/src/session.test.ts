@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jwtRole, may, roleOf } from './session.js';
+import { jwtRole, may, parsePermissions, roleOf } from './session.js';
 
 const jwt = (claims: object) =>
   `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.signature`;
@@ -24,5 +24,18 @@ describe('roles in the browser', () => {
     expect(may('operator', 'run')).toBe(true);
     expect(may('operator', 'write')).toBe(false);
     expect(may('admin', 'write')).toBe(true);
+  });
+
+  it('hides what a permission switch turns off, whatever the role', () => {
+    const noRuns = parsePermissions('{"permissions":{"writeDAGs":true,"runDAGs":false}}');
+    expect(noRuns).toEqual({ writeDAGs: true, runDAGs: false });
+    expect(may('admin', 'run', noRuns)).toBe(false);
+    expect(may('admin', 'write', noRuns)).toBe(true);
+    const noWrites = parsePermissions('{"permissions":{"writeDAGs":false}}');
+    expect(may('admin', 'write', noWrites)).toBe(false);
+    expect(may('operator', 'run', noWrites)).toBe(true);
+    // The dev server writes nothing: the role alone decides.
+    expect(parsePermissions('{}')).toEqual({ writeDAGs: true, runDAGs: true });
+    expect(parsePermissions('')).toEqual({ writeDAGs: true, runDAGs: true });
   });
 });

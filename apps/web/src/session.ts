@@ -1,7 +1,8 @@
 // Credentials, role and the SDK client of the browser session. Credentials live in
-// sessionStorage (gone when the tab closes). The role decides which buttons are shown: basic
-// auth and the static token are admin, a JWT carries its role claim (unknown → viewer, as the
-// server decides). The server stays the judge: a 403 is shown as an error.
+// sessionStorage (gone when the tab closes). The role and the server's permission switches decide
+// which buttons are shown: basic auth and the static token are admin, a JWT carries its role claim
+// (unknown → viewer, as the server decides); `permissions.runDAGs` / `writeDAGs` come written into
+// index.html by the server. The server stays the judge: a 403 is shown as an error.
 import { createClient, type DaguAuth, type DaguClient, type FetchFunction } from '@dagu-ts/client';
 
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -12,8 +13,31 @@ const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
 
 /** The server's URL prefix (DAGU_BASE_PATH), written into index.html by the server. */
 export function basePath(): string {
+  if (typeof document === 'undefined') return ''; // rendered outside a page (component tests)
   const meta = document.querySelector('meta[name="dagu-base-path"]');
   return (meta?.getAttribute('content') ?? '').replace(/\/+$/, '');
+}
+
+/** The server's permission switches (api-v2.md §1.5); both true when the page does not say. */
+export interface Permissions {
+  runDAGs: boolean;
+  writeDAGs: boolean;
+}
+
+/** The settings the server writes into index.html (`<meta name="dagu-config">`). */
+export function serverPermissions(): Permissions {
+  const text = document.querySelector('meta[name="dagu-config"]')?.getAttribute('content');
+  return parsePermissions(text ?? '');
+}
+
+export function parsePermissions(text: string): Permissions {
+  let permissions: { runDAGs?: unknown; writeDAGs?: unknown } = {};
+  try {
+    permissions = (JSON.parse(text) as { permissions?: typeof permissions }).permissions ?? {};
+  } catch {
+    // no settings written (the dev server): everything the role allows
+  }
+  return { runDAGs: permissions.runDAGs !== false, writeDAGs: permissions.writeDAGs !== false };
 }
 
 export function loadCredentials(): DaguAuth | undefined {
@@ -54,8 +78,14 @@ const MAY: Record<Role, readonly Action[]> = {
   viewer: [],
 };
 
-export function may(role: Role, action: Action): boolean {
-  return MAY[role].includes(action);
+/** Whether to show the buttons of `action`: the role must allow it, and so must the switch. */
+export function may(
+  role: Role,
+  action: Action,
+  permissions: Permissions = { runDAGs: true, writeDAGs: true },
+): boolean {
+  const switchedOn = action === 'run' ? permissions.runDAGs : permissions.writeDAGs;
+  return switchedOn && MAY[role].includes(action);
 }
 
 /**

@@ -47,6 +47,27 @@ export interface ApiContext {
   getChildRun(name: string, dagRunId: string, childDagRunId: string): Promise<StoredRun>;
 }
 
+/** DAG files read at once while the catalog fills (well under any open-files limit). */
+const READ_CONCURRENCY = 32;
+
+/** Runs at most `limit` of the given tasks at a time; the others wait in order. */
+function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    // A finished task hands its slot straight to the next waiter, so `active` never overshoots.
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else active++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
+
 export function createContext(deps: ApiDeps): ApiContext {
   const runExtras = deps.runs as unknown as RunStoreExtras;
 
@@ -59,36 +80,42 @@ export function createContext(deps: ApiDeps): ApiContext {
     return { text, path: deps.dags.pathOf(fileName) };
   };
 
-  const cache = new Map<string, { stamp: string; entry: CatalogEntry }>();
+  // Each file's view is cached as a promise, so a listing that arrives while another one (or the
+  // start-up warm-up) is still parsing waits for that parse instead of doing it again. Reads run
+  // a few at a time: one after the other, thousands of thread-pool round trips dominate.
+  const cache = new Map<string, { stamp: string; entry: Promise<CatalogEntry> }>();
+  const reads = createLimiter(READ_CONCURRENCY);
+  const parseEntry = async (file: { fileName: string; path: string }): Promise<CatalogEntry> => {
+    const entry: CatalogEntry = {
+      fileName: file.fileName,
+      path: file.path,
+      metadata: undefined,
+      error: undefined,
+    };
+    try {
+      const text = await reads(() => deps.dags.read(file.fileName));
+      entry.metadata = parseDagMetadata(text, { location: file.path });
+    } catch (error) {
+      entry.error = error instanceof Error ? error.message : String(error);
+    }
+    return entry;
+  };
   const catalog = async (include?: (fileName: string) => boolean): Promise<CatalogEntry[]> => {
     const files = await deps.dags.list();
     const present = new Set(files.map((file) => file.fileName));
     for (const name of cache.keys()) if (!present.has(name)) cache.delete(name);
-    const entries: CatalogEntry[] = [];
+    const entries: Array<Promise<CatalogEntry>> = [];
     for (const file of files) {
       if (include && !include(file.fileName)) continue;
       const stamp = `${file.modifiedAt}|${file.size}|${file.path}`;
-      const cached = cache.get(file.fileName);
-      if (cached?.stamp === stamp) {
-        entries.push(cached.entry);
-        continue;
+      let cached = cache.get(file.fileName);
+      if (cached?.stamp !== stamp) {
+        cached = { stamp, entry: parseEntry(file) };
+        cache.set(file.fileName, cached);
       }
-      const entry: CatalogEntry = {
-        fileName: file.fileName,
-        path: file.path,
-        metadata: undefined,
-        error: undefined,
-      };
-      try {
-        const text = await deps.dags.read(file.fileName);
-        entry.metadata = parseDagMetadata(text, { location: file.path });
-      } catch (error) {
-        entry.error = error instanceof Error ? error.message : String(error);
-      }
-      cache.set(file.fileName, { stamp, entry });
-      entries.push(entry);
+      entries.push(cached.entry);
     }
-    return entries;
+    return Promise.all(entries);
   };
 
   const getRun = async (name: string, dagRunId: string): Promise<StoredRun> => {

@@ -239,7 +239,15 @@ describe.skipIf(!ready)('web UI in chromium', () => {
       const editor = page.getByLabel('DAG spec (YAML)');
       await expect.poll(() => editor.inputValue(), WAIT).toContain('name: hello');
       const good = await editor.inputValue();
+      // A YAML syntax error is shown at its line while typing, before any save.
+      await editor.fill(good.replace('command: echo "reported"', 'command: "reported'));
+      const yamlErrors = page.getByRole('status', { name: 'YAML errors' });
+      await yamlErrors.waitFor(WAIT);
+      expect(await yamlErrors.textContent()).toMatch(/line \d+: .*quote/i);
+      await page.locator('.gutter .bad').first().waitFor(WAIT);
+      await shoot(page, 'spec-typing');
       await editor.fill(good.replace('depends: [hello]', 'depends: [nowhere]'));
+      await yamlErrors.waitFor({ state: 'detached', ...WAIT });
       await page.getByRole('button', { name: 'Save spec' }).click();
       await page.getByRole('alert', { name: 'Validation errors' }).waitFor(WAIT);
       expect(await page.getByRole('alert', { name: 'Validation errors' }).textContent()).toContain(
@@ -264,6 +272,12 @@ describe.skipIf(!ready)('web UI in chromium', () => {
       await desktop.page.goto(`${open.url}/`);
       await desktop.page.getByRole('heading', { name: 'Recent runs' }).waitFor(WAIT);
       await desktop.page.getByRole('link', { name: 'greet' }).first().waitFor(WAIT);
+      // The timeline: a lane per DAG, a bar per run linking to it.
+      const lanes = desktop.page.getByRole('list', { name: 'Runs of the last 24 hours by DAG' });
+      await lanes
+        .getByRole('link', { name: /^pipeline failed, started/ })
+        .first()
+        .waitFor(WAIT);
       await shoot(desktop.page, 'dashboard');
       await desktop.page.goto(`${open.url}/search?q=echo`);
       await desktop.page.locator('.snippet').first().waitFor(WAIT);
@@ -339,7 +353,28 @@ describe.skipIf(!ready)('web UI in chromium', () => {
         .poll(() => viewer.page.getByLabel('DAG spec (YAML)').inputValue(), WAIT)
         .toContain('hello');
       expect(await viewer.page.getByRole('button', { name: 'Save spec' }).count()).toBe(0);
+      await viewer.page.getByRole('link', { name: 'DAGs', exact: true }).click();
+      await viewer.page.getByRole('link', { name: 'long', exact: true }).waitFor(WAIT);
+      expect(await viewer.page.getByRole('button', { name: 'New DAG' }).count()).toBe(0);
       await viewer.context.close();
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'hides the run buttons from an admin when the server switches runs off',
+    async () => {
+      const noRuns = await startServer(makeHome(), { DAGU_PERMISSIONS_RUN_DAGS: 'false' });
+      const { page, context } = await newPage(undefined);
+      await page.goto(`${noRuns.url}/dags/greet`);
+      await page.locator('[data-step="report"]').waitFor(WAIT);
+      await page.getByRole('heading', { name: 'Run history' }).waitFor(WAIT);
+      // Writing is still on: the file buttons stay, the run buttons go.
+      await page.getByRole('button', { name: 'Rename' }).waitFor(WAIT);
+      expect(await page.getByRole('button', { name: /Start|Suspend|Retry|Stop/ }).count()).toBe(0);
+      await page.getByRole('link', { name: 'DAGs', exact: true }).click();
+      await page.getByRole('button', { name: 'New DAG' }).waitFor(WAIT);
+      await context.close();
     },
     TEST_TIMEOUT,
   );

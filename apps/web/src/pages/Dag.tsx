@@ -5,13 +5,12 @@ import { DagGraph, ErrorBox, StatusBadge } from '../components.js';
 import { fire, useAction, usePoll, useSession } from '../data.js';
 import { formatDuration, formatTime, span, statusClass } from '../format.js';
 import { enc, Link, navigate } from '../router.js';
-import { may } from '../session.js';
 import { SpecEditor } from './Spec.js';
 
 type DagResponse = ResultOf<'getDag'>;
 
 export function DagPage({ fileName, tab }: { fileName: string; tab: 'overview' | 'spec' }) {
-  const { role } = useSession();
+  const { can } = useSession();
   const dag = usePoll(`dag:${fileName}`, (client, signal) => client.getDag(fileName, { signal }));
   const details = dag.data as DagResponse | undefined;
   const title = details?.dag?.name ?? fileName;
@@ -40,7 +39,7 @@ export function DagPage({ fileName, tab }: { fileName: string; tab: 'overview' |
         </Link>
       </nav>
       {tab === 'spec' ? (
-        <SpecEditor fileName={fileName} canWrite={may(role, 'write')} onSaved={dag.reload} />
+        <SpecEditor fileName={fileName} canWrite={can('write')} onSaved={dag.reload} />
       ) : details ? (
         <Overview fileName={fileName} details={details} reload={dag.reload} />
       ) : null}
@@ -57,7 +56,7 @@ function Overview({
   details: DagResponse;
   reload: () => void;
 }) {
-  const { role } = useSession();
+  const { can } = useSession();
   const latest = details.latestDAGRun;
   const history = usePoll(`history:${fileName}`, (client, signal) =>
     client.getDagHistory(fileName, { signal }),
@@ -65,7 +64,9 @@ function Overview({
   const steps = details.dag?.steps ?? [];
   return (
     <>
-      {may(role, 'run') ? <Actions fileName={fileName} details={details} reload={reload} /> : null}
+      {can('run') || can('write') ? (
+        <Actions fileName={fileName} details={details} reload={reload} />
+      ) : null}
       <section aria-labelledby="graph-title">
         <h2 id="graph-title">
           Graph{' '}
@@ -174,7 +175,8 @@ function Actions({
   details: DagResponse;
   reload: () => void;
 }) {
-  const { role } = useSession();
+  const { can } = useSession();
+  const canRun = can('run');
   const action = useAction();
   const [params, setParams] = useState(details.dag?.defaultParams ?? '');
   const [open, setOpen] = useState(false);
@@ -193,10 +195,12 @@ function Actions({
   return (
     <section className="actions" aria-label="Actions">
       <div className="buttons">
-        <button type="button" className="primary" onClick={() => setOpen((v) => !v)}>
-          Start…
-        </button>
-        {running ? (
+        {canRun ? (
+          <button type="button" className="primary" onClick={() => setOpen((v) => !v)}>
+            Start…
+          </button>
+        ) : null}
+        {canRun && running ? (
           <button
             type="button"
             className="danger"
@@ -208,7 +212,7 @@ function Actions({
             Stop latest run
           </button>
         ) : null}
-        {latest.dagRunId && isTerminalStatus(latest.status) ? (
+        {canRun && latest.dagRunId && isTerminalStatus(latest.status) ? (
           <button
             type="button"
             disabled={action.busy}
@@ -223,19 +227,21 @@ function Actions({
             Retry latest run
           </button>
         ) : null}
-        <button
-          type="button"
-          disabled={action.busy}
-          onClick={() =>
-            action.run(
-              (client) => client.suspendDag(fileName, { suspend: !details.suspended }),
-              reload,
-            )
-          }
-        >
-          {details.suspended ? 'Resume schedule' : 'Suspend schedule'}
-        </button>
-        {may(role, 'write') ? (
+        {canRun ? (
+          <button
+            type="button"
+            disabled={action.busy}
+            onClick={() =>
+              action.run(
+                (client) => client.suspendDag(fileName, { suspend: !details.suspended }),
+                reload,
+              )
+            }
+          >
+            {details.suspended ? 'Resume schedule' : 'Suspend schedule'}
+          </button>
+        ) : null}
+        {can('write') ? (
           <>
             <button
               type="button"
@@ -273,7 +279,7 @@ function Actions({
           </>
         ) : null}
       </div>
-      {open ? (
+      {canRun && open ? (
         <form
           className="start-form"
           onSubmit={(event) => {

@@ -1,7 +1,7 @@
 import type { DAGFile } from '@dagu-ts/client';
 import { useState } from 'react';
 import { ErrorBox, StatusBadge } from '../components.js';
-import { usePoll } from '../data.js';
+import { useAction, usePoll, useSession } from '../data.js';
 import { formatTime } from '../format.js';
 import { enc, Link, navigate, type Location } from '../router.js';
 
@@ -13,6 +13,8 @@ export function DagListPage({ location }: { location: Location }) {
   const tag = location.query.get('tag') ?? '';
   const page = Math.max(1, Number(location.query.get('page') ?? '1') || 1);
   const [draft, setDraft] = useState(name);
+  const { can } = useSession();
+  const create = useAction();
   const { data, error } = usePoll(
     `dags:${name}:${tag}:${page}`,
     (client, signal) =>
@@ -40,7 +42,27 @@ export function DagListPage({ location }: { location: Location }) {
       <div className="page-head">
         <h1>DAGs</h1>
         {pagination ? <span className="muted">{pagination.totalRecords} files</span> : null}
+        {can('write') ? (
+          <button
+            type="button"
+            className="head-action"
+            disabled={create.busy}
+            onClick={() => {
+              const next = window.prompt('Name of the new DAG file')?.trim();
+              if (!next) return;
+              create.run(
+                (client) => client.createDag({ name: next }),
+                (done) => {
+                  if (done) navigate(`/dags/${enc(done.name)}/spec`);
+                },
+              );
+            }}
+          >
+            New DAG
+          </button>
+        ) : null}
       </div>
+      <ErrorBox error={create.error} />
       <form
         className="toolbar"
         role="search"

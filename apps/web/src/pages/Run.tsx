@@ -3,7 +3,6 @@ import { DagGraph, ErrorBox, LogViewer, StatusBadge, TimingBars } from '../compo
 import { useAction, usePoll, useSession } from '../data.js';
 import { formatDuration, formatTime, span } from '../format.js';
 import { enc, Link, navigate, type Location } from '../router.js';
-import { may } from '../session.js';
 
 export function RunPage({
   name,
@@ -14,7 +13,7 @@ export function RunPage({
   dagRunId: string;
   location: Location;
 }) {
-  const { role } = useSession();
+  const { can } = useSession();
   const run = usePoll(`run:${name}:${dagRunId}`, (client, signal) =>
     client.getDagRun(name, dagRunId, { signal }),
   );
@@ -32,7 +31,7 @@ export function RunPage({
   const selectedNode = nodes.find((node) => node.step.name === selected);
   const select = (step: string) =>
     navigate(`/runs/${enc(name)}/${enc(dagRunId)}?step=${enc(step)}`, { replace: true });
-  const canRun = may(role, 'run');
+  const canRun = can('run');
   const terminal = details ? isTerminalStatus(details.status) : false;
 
   return (

@@ -2,6 +2,32 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { ErrorBox } from '../components.js';
 import { fire, useAction, usePoll } from '../data.js';
 import { errorLines } from '../format.js';
+import type { YamlProblem } from '../yaml-check.js';
+
+/** Wait after the last keystroke before checking the YAML again. */
+const CHECK_DELAY_MS = 250;
+
+/** YAML syntax problems of `text` with their lines, checked in the browser while typing. */
+function useYamlProblems(text: string | undefined): YamlProblem[] {
+  const [problems, setProblems] = useState<YamlProblem[]>([]);
+  useEffect(() => {
+    if (text === undefined) return;
+    let cancelled = false;
+    const timer = setTimeout(() => {
+      // The parser is its own chunk: only the spec editor loads it.
+      fire(
+        import('../yaml-check.js').then(({ yamlProblems }) => {
+          if (!cancelled) setProblems(yamlProblems(text));
+        }),
+      );
+    }, CHECK_DELAY_MS);
+    return () => {
+      cancelled = true;
+      clearTimeout(timer);
+    };
+  }, [text]);
+  return problems;
+}
 
 export function SpecEditor({
   fileName,
@@ -32,7 +58,12 @@ export function SpecEditor({
 
   const value = text ?? '';
   const lineCount = value.split('\n').length;
-  const marked = useMemo(() => errorLines(errors), [errors]);
+  const problems = useYamlProblems(text);
+  const marked = useMemo(() => {
+    const lines = errorLines(errors);
+    for (const problem of problems) lines.add(problem.line);
+    return lines;
+  }, [errors, problems]);
   const dirty = spec.data !== undefined && value !== spec.data.spec;
 
   const save = async () => {
@@ -62,6 +93,18 @@ export function SpecEditor({
           </ul>
         </div>
       ) : null}
+      {problems.length > 0 ? (
+        <div className="error" role="status" aria-label="YAML errors">
+          <strong>YAML {problems.length === 1 ? 'error' : 'errors'} (not saved yet)</strong>
+          <ul>
+            {problems.map((problem) => (
+              <li key={`${problem.line}:${problem.message}`}>
+                line {problem.line}: {problem.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       {saved ? (
         <p className="ok" role="status">
           Saved.
@@ -70,7 +113,11 @@ export function SpecEditor({
       <div className="editor">
         <div className="gutter" ref={gutter} aria-hidden="true">
           {Array.from({ length: lineCount }, (_, i) => (
-            <div key={i} className={marked.has(i + 1) ? 'bad' : ''}>
+            <div
+              key={i}
+              className={marked.has(i + 1) ? 'bad' : ''}
+              title={marked.has(i + 1) ? 'error on this line' : undefined}
+            >
               {i + 1}
             </div>
           ))}
