@@ -81,7 +81,7 @@ export async function startApi(options: StartOptions = {}): Promise<TestApi> {
     runs: store.runs,
     queue: store.queue,
     cancels: store.cancels,
-    logDir: store.paths.logDir,
+    logs: store.logs,
     onEvent: (event) => {
       events.push(event);
       for (const listener of listeners) listener(event);
@@ -96,7 +96,7 @@ export async function startApi(options: StartOptions = {}): Promise<TestApi> {
     flags: store.flags,
     cancels: store.cancels,
     launcher,
-    logDir: store.paths.logDir,
+    logs: store.logs,
     version: '1.2.3-test',
     log: (entry) => logs.push(entry),
     subscribeRunEvents: (listener) => {

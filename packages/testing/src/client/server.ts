@@ -40,7 +40,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     runs: store.runs,
     queue: store.queue,
     cancels: store.cancels,
-    logDir: store.paths.logDir,
+    logs: store.logs,
     sweepIntervalMs: 0,
   });
   const app = createApiApp({
@@ -50,7 +50,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     flags: store.flags,
     cancels: store.cancels,
     launcher,
-    logDir: store.paths.logDir,
+    logs: store.logs,
     version: '9.9.9-client-test',
     log: () => undefined,
     ...(options.auth ? { auth: options.auth } : {}),
