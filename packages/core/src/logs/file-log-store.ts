@@ -123,10 +123,7 @@ class FileRunLogSink implements RunLogSink {
       closeSync(stdoutFd);
       throw error;
     }
-    return new FileStepLogSink(
-      { path: stdout, fd: stdoutFd },
-      { path: stderr, fd: stderrFd },
-    );
+    return new FileStepLogSink({ path: stdout, fd: stdoutFd }, { path: stderr, fd: stderrFd });
   }
 
   close(): void {
