@@ -68,7 +68,7 @@ export class StepLogs {
       const path = isAbsolute(evaluated) ? evaluated : resolve(workDir, evaluated);
       const handle = await open(path, 'a', 0o600);
       try {
-        for (let at = start; at < end; ) {
+        for (let at = start; at < end;) {
           const chunk = this.sink.read(stream, at, Math.min(COPY_CHUNK, end - at));
           if (chunk.length === 0) break;
           await handle.write(chunk);

@@ -3,13 +3,7 @@
 // the next pass at once, with no polling timer.
 import type { Dag, HandlerName, Step } from '../dag/model.js';
 import type { ChildRunRequest, ExecutorRegistry } from '../exec/executor.js';
-import type {
-  LogStore,
-  RunLogSink,
-  RunRecorder,
-  RunTrigger,
-  StepProcessStore,
-} from '../ports.js';
+import type { LogStore, RunLogSink, RunRecorder, RunTrigger, StepProcessStore } from '../ports.js';
 import { FileLogStore } from '../logs/file-log-store.js';
 import type { ProcessSpawner } from './spawner.js';
 import { HANDLER_NAMES } from '../dag/model.js';
@@ -23,13 +17,7 @@ import { ResilientRecorder } from './recording.js';
 import { DagRunStatus, NodeStatus, dagRunStatusLabel } from './status.js';
 import { recallOutputMatches } from './output.js';
 import { StepExecution, type StepHost } from './step.js';
-import type {
-  DagRunRef,
-  DagRunSnapshot,
-  NodeState,
-  RunEvent,
-  RunEventListener,
-} from './types.js';
+import type { DagRunRef, DagRunSnapshot, NodeState, RunEvent, RunEventListener } from './types.js';
 
 export interface DagRunOptions {
   dag: Dag;
