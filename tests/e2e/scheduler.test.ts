@@ -201,9 +201,12 @@ describe('Scheduler', () => {
     await launcher.close();
   });
 
+  // No periodic rescan here: only the repository's watch (FileDagRepository.watch) reports changes.
   it('reloads schedules when DAG files are added, changed or deleted', async () => {
+    dag('hot', 'steps:\n  - {name: a, command: "true"}\n');
     const s = await scheduler({ watch: true });
     await s.start();
+    expect(s.scheduledDags()).not.toContain('hot');
     dag('hot', 'schedule: "0 1 * * *"\nsteps:\n  - {name: a, command: "true"}\n');
     const deadline = Date.now() + 5_000;
     while (!s.scheduledDags().includes('hot') && Date.now() < deadline)

@@ -6,17 +6,14 @@ import {
   parseDagMetadata,
   type Dag,
   type DagMetadata,
-  type RunQuery,
+  type RunStore,
   type StoredRun,
 } from '@dagu-ts/core';
 import type { ApiDeps } from './deps.js';
 import { ApiError, notFound } from './errors.js';
-import type { RunSummaryFields } from './views.js';
 
-/** A faster run listing some stores have beyond core's RunStore port; used when present. */
-export interface RunStoreExtras {
-  listRunSummaries?(query: RunQuery): Promise<{ runs: RunSummaryFields[]; total: number }>;
-}
+/** The optional capabilities of the RunStore port that routes use when the store has them. */
+export type RunStoreExtras = Pick<RunStore, 'listRunSummaries'>;
 
 /** A DAG file with its listing view, or why it could not be read. */
 export interface CatalogEntry {
@@ -69,7 +66,7 @@ function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T>
 }
 
 export function createContext(deps: ApiDeps): ApiContext {
-  const runExtras = deps.runs as unknown as RunStoreExtras;
+  const runExtras: RunStoreExtras = deps.runs;
 
   const read = async (fileName: string): Promise<{ text: string; path: string }> => {
     const text = await deps.dags.read(fileName).catch((error: unknown) => {

@@ -1,12 +1,14 @@
-// What the API router needs from the process that mounts it. The server app builds these from
-// the SQLite store and the run launcher; tests may build them the same way on a temp home.
+// What the API router needs from the process that mounts it: core's ports only. The server app
+// builds these from the store and the run launcher; tests may build them the same way on a temp
+// home.
 import type {
   CancelStore,
   DagRepository,
   FlagStore,
+  LogStore,
   QueueStore,
+  RunControl,
   RunEventListener,
-  RunLauncher,
   RunStore,
 } from '@dagu-ts/core';
 
@@ -27,9 +29,10 @@ export interface ApiDeps {
   queue: QueueStore;
   flags: FlagStore;
   cancels: CancelStore;
-  launcher: RunLauncher;
-  /** Where run logs live (`<logDir>/<dag>/…`): a renamed DAG's log directory moves with it. */
-  logDir?: string;
+  /** Starts, queues, retries and stops runs (core's RunLauncher). */
+  launcher: RunControl;
+  /** The runs' logs, read by the log endpoints (the store moves them with a renamed DAG). */
+  logs: LogStore;
   /** Product version reported by /health and dagu_info. */
   version: string;
   /** Prefix before /api/v2 (DAGU_BASE_PATH), e.g. "/dagu"; default "". */

@@ -1,13 +1,16 @@
-// The log window of api-v2.md §6 on real files: exact counts below 10 KiB, estimates above,
-// and windows read from the start or the end without loading the whole file.
+// The log window of api-v2.md §6 through the log store on real files: exact counts below 10 KiB,
+// estimates above, and windows read from the start or the end without loading the whole file.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readLogWindow } from './log-window.js';
+import { FileLogStore, type LogWindowQuery } from '@dagu-ts/core';
+import { readLogWindow as readWindow } from './log-window.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dagu-log-window-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const logs = new FileLogStore(dir);
+const readLogWindow = (ref: string, query: LogWindowQuery) => readWindow(logs, ref, query);
 
 function file(name: string, text: string): string {
   const path = join(dir, name);

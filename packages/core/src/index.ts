@@ -29,6 +29,7 @@ export * from './run/types.js';
 export * from './run/status.js';
 export { newDagRunId, childDagRunId, isValidDagRunId } from './run/ids.js';
 export { safeName } from './run/logs.js';
+// Every port (LaunchOptions, SchedulerTickStore, RunRecorder… included) is declared there.
 export type * from './ports.js';
 export {
   formatRunTime,
@@ -55,15 +56,10 @@ export type {
   ExecutorResult,
 } from './exec/index.js';
 export { RunLauncher } from './launch/launcher.js';
-export type { LaunchOptions, LaunchResult, RunLauncherOptions } from './launch/launcher.js';
+export type { RunLauncherOptions } from './launch/launcher.js';
 export { Scheduler } from './schedule/scheduler.js';
-export type {
-  SchedulerOptions,
-  SchedulerClock,
-  SchedulerTickStore,
-  ScheduledRunLauncher,
-  ScheduleKind,
-} from './schedule/scheduler.js';
+export type { SchedulerOptions, SchedulerClock, ScheduleKind } from './schedule/scheduler.js';
+export { FileLogStore } from './logs/file-log-store.js';
 export { ProcessSpawner } from './run/spawner.js';
 export type { SpawnRequest } from './run/spawner.js';
 export type { StepProcessResult } from './run/process.js';

@@ -1,9 +1,22 @@
-// Persistence ports: small async interfaces the engine, the API and the CLI program against.
-// @dagu-ts/store implements them on SQLite; another store (PostgreSQL for several nodes) can
-// implement the same interfaces without touching core or api.
+// Every port of core in one place: the small interfaces through which the engine, the API and
+// the CLI reach the outside world. @dagu-ts/store implements the persistence ones on SQLite and
+// the DAGs directory; core ships the file log store and an in-memory run recorder as defaults for
+// embedders; the run launcher implements run control. Another store (PostgreSQL for several
+// nodes, logs in an object store) implements the same interfaces without touching core or api.
 import type { Dag } from './dag/model.js';
+import type { ParamsOverride } from './run/environment.js';
 import type { DagRunStatus, NodeStatus } from './run/status.js';
-import type { DagRunRef, DagRunSnapshot, RunRecorder } from './run/types.js';
+import type { DagRunRef, DagRunSnapshot, RunEvent } from './run/types.js';
+
+// ---- runs ------------------------------------------------------------------------------------
+
+/**
+ * Persistence port of the runner. The runner awaits each call in order before it goes on, so a
+ * crash loses at most the step in flight. Events carry live objects: copy what you keep.
+ */
+export interface RunRecorder {
+  record(event: RunEvent): Promise<void>;
+}
 
 /** What started a run. */
 export type RunTrigger = 'cli' | 'api' | 'schedule' | 'retry' | 'queue' | 'child';
@@ -44,6 +57,27 @@ export interface RunPage {
   total: number;
 }
 
+/** The run-level fields of a run, without its steps (listings of many runs). */
+export type DagRunSummary = Pick<
+  DagRunSnapshot,
+  | 'name'
+  | 'dagRunId'
+  | 'attemptId'
+  | 'root'
+  | 'parent'
+  | 'status'
+  | 'queuedAt'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'log'
+  | 'params'
+  | 'error'
+>;
+
+/**
+ * Runs and their attempts. A run store deletes and moves the logs of its runs (retention,
+ * renamed DAGs) through the LogStore it was composed with.
+ */
 export interface RunStore extends RunRecorder {
   /**
    * Records a run that waits in a queue (status queued) with the definition it will use.
@@ -59,6 +93,11 @@ export interface RunStore extends RunRecorder {
   /** A child (or grandchild) run of a root run. */
   getChildRun(root: DagRunRef, childDagRunId: string): Promise<StoredRun | undefined>;
   listRuns(query: RunQuery): Promise<RunPage>;
+  /**
+   * Optional: listRuns without the steps, for listings of many runs (the API's GET /dag-runs),
+   * when the store can read them cheaper than whole snapshots. Callers fall back to listRuns.
+   */
+  listRunSummaries?(query: RunQuery): Promise<{ runs: DagRunSummary[]; total: number }>;
   /** Every attempt of a run, oldest first. */
   listAttempts(name: string, dagRunId: string): Promise<DagRunSnapshot[]>;
   /** Sets one node's status in the latest attempt (the API's step status PATCH). */
@@ -77,20 +116,22 @@ export interface RunStore extends RunRecorder {
   ): Promise<DagRunSnapshot>;
   /** Rewrites the latest attempt's status (dequeue → canceled, failed to start → failed). */
   setRunStatus(name: string, dagRunId: string, status: DagRunStatus, error?: string): Promise<void>;
-  /** Deletes the DAG's finished runs older than `days` days and their log files. */
+  /** Deletes the DAG's finished runs older than `days` days and their logs. */
   applyRetention(name: string, days: number, now?: Date): Promise<{ deletedRuns: number }>;
   /**
-   * Moves DAG `from`'s history (runs, attempts, queue items, cancel requests and, with `logDir`,
-   * its log directory) to `to`, all or nothing; returns how many runs moved. Throws `already_exists`
-   * when both names have a run with the same id.
+   * Moves DAG `from`'s history (runs, attempts, queue items, cancel requests and its logs, see
+   * LogStore.moveDagLogs) to `to`, all or nothing; returns how many runs moved. Throws
+   * `already_exists` when both names have a run with the same id.
    */
-  renameRuns(from: string, to: string, options?: { logDir?: string }): Promise<number>;
+  renameRuns(from: string, to: string): Promise<number>;
   /**
    * Closes runs left running or queued-for-start by a process that is gone as failed with error
    * "process exited unexpectedly" (dag-yaml.md Part A #12). Returns the runs it closed.
    */
   closeAbandonedRuns(): Promise<DagRunSnapshot[]>;
 }
+
+// ---- step processes, queues, flags, cancels ------------------------------------------------------
 
 /**
  * Process groups of running steps. A step leads its own group, so its pid is the group id.
@@ -139,6 +180,8 @@ export interface CancelStore {
   clearCancel(name: string, dagRunId: string): Promise<void>;
 }
 
+// ---- DAG files -------------------------------------------------------------------------------
+
 export interface DagFileInfo {
   /** Base name without `.yaml`/`.yml`. */
   fileName: string;
@@ -167,4 +210,142 @@ export interface DagRepository {
   rename(fileName: string, newFileName: string): Promise<void>;
   delete(fileName: string): Promise<void>;
   search(pattern: string, options?: { limit?: number }): Promise<DagSearchMatch[]>;
+  /**
+   * Calls `onChange` when DAG files may have been added, changed, renamed or deleted (the
+   * scheduler then lists again and compares modification times; a spurious call costs a listing).
+   * Returns the function that stops watching. Throws when the DAGs cannot be watched at all;
+   * callers then rely on listing again from time to time.
+   */
+  watch(onChange: () => void): () => void;
+}
+
+// ---- the scheduler -----------------------------------------------------------------------------
+
+/** Claims a (name, minute) tick; true for exactly one caller (store: scheduler_ticks). */
+export interface SchedulerTickStore {
+  claimTick(name: string, scheduledAt: Date): Promise<boolean>;
+  pruneTicks(before: Date): Promise<number>;
+}
+
+// ---- run control -------------------------------------------------------------------------------
+
+export interface LaunchOptions {
+  dagRunId?: string;
+  /** `source: 'remote'` for params of an API caller: data only (dag-yaml.md Part A #10). */
+  params?: ParamsOverride;
+  trigger: RunTrigger;
+  /** Run now even if the DAG's queue is full (`--no-queue`). */
+  noQueue?: boolean;
+}
+
+export interface LaunchResult {
+  dagRunId: string;
+  queued: boolean;
+}
+
+/** The part of run control the scheduler uses. */
+export interface ScheduledRunLauncher {
+  /** Starts a run, or queues it when its queue is at its limit; resolves once it is recorded. */
+  start(dag: Dag, options: LaunchOptions): Promise<LaunchResult>;
+  /** Stops a running run (here or, through a cancel request, in the process that runs it). */
+  stop(name: string, dagRunId: string): Promise<void>;
+}
+
+/** Starting and stopping runs: what the API needs (core's RunLauncher implements it). */
+export interface RunControl extends ScheduledRunLauncher {
+  /** Records a queued run; the queue starts it as soon as its limit allows. */
+  enqueue(dag: Dag, options: LaunchOptions): Promise<LaunchResult>;
+  /** Retries a finished run (same id, new attempt), the whole failed part or one step. */
+  retry(stored: StoredRun, options?: { step?: string }): Promise<void>;
+  /** Takes a queued run out of its queue; it ends canceled. */
+  dequeue(name: string, dagRunId: string): Promise<void>;
+  /** Whether the run executes in this process now. */
+  isActive(name: string, dagRunId: string): boolean;
+}
+
+// ---- logs --------------------------------------------------------------------------------------
+
+export type LogStream = 'stdout' | 'stderr';
+
+/** A window on a log (api-v2.md §6): tail > head > offset > default; `limit` default 1000. */
+export interface LogWindowQuery {
+  tail?: number | undefined;
+  head?: number | undefined;
+  offset?: number | undefined;
+  limit?: number | undefined;
+}
+
+/** Log (api-v2.md §3.17) with Dagu's omit-when-empty rule applied. */
+export interface LogWindow {
+  content: string;
+  lineCount?: number;
+  totalLines?: number;
+  hasMore?: boolean;
+  isEstimate?: boolean;
+}
+
+/** The attempt whose logs are opened. */
+export interface RunLogTarget {
+  dagName: string;
+  dagRunId: string;
+  attemptId: string;
+  startedAt: Date;
+  /** The DAG's own `logDir:`; a file store writes there instead of under its base directory. */
+  logDir?: string;
+}
+
+/**
+ * The logs of runs: the run log and each step's stdout/stderr. A log is named by a reference,
+ * recorded in the snapshot (`log`, `stdout`, `stderr` of a node); the file store's references are
+ * absolute file paths, which steps also see as DAG_RUN_LOG_FILE and DAG_RUN_STEP_STDOUT_FILE.
+ */
+export interface LogStore {
+  /** Opens the logs of one attempt of a run for writing. */
+  openRun(target: RunLogTarget): Promise<RunLogSink>;
+  /** A window on a log; undefined when there is no such log. */
+  readWindow(ref: string, query: LogWindowQuery): Promise<LogWindow | undefined>;
+  /** The last `maxBytes` bytes of a log as text; undefined when there is no such log. */
+  readTail(ref: string, maxBytes: number): Promise<string | undefined>;
+  /** Deletes the logs of a run, given every attempt of it (and of its child runs). */
+  deleteRunLogs(attempts: readonly DagRunSnapshot[]): Promise<void>;
+  /**
+   * Moves DAG `from`'s logs to `to` (the DAG was renamed). Returns how a reference recorded
+   * before the move reads after it, or undefined when nothing moved (no logs, or `to` has logs
+   * already). Moving back (`moveDagLogs(to, from)`) undoes it.
+   */
+  moveDagLogs(from: string, to: string): Promise<((ref: string) => string) | undefined>;
+}
+
+/** One attempt's logs, open for writing. */
+export interface RunLogSink {
+  /** Reference of the run log. */
+  readonly ref: string;
+  /** A local directory of this attempt for temporary files (scripts), when the store has one. */
+  readonly tempDir: string | undefined;
+  /** Appends a line to the run log; never throws (the run log is a convenience) and does nothing once closed. */
+  log(line: string): void;
+  /** Opens a step's stdout/stderr; every retry and repeat of the step appends to them. */
+  openStep(stepName: string, at: Date): Promise<StepLogSink>;
+  close(): void;
+  /** The start of the run was not recorded: removes what this attempt wrote. */
+  discard(): Promise<void>;
+}
+
+/** One step's stdout and stderr, open for writing and reading back (output capture, redirects). */
+export interface StepLogSink {
+  /** References of the two logs. */
+  readonly stdout: string;
+  readonly stderr: string;
+  /**
+   * A file store's fast path: files a step process writes straight into (the file descriptor for
+   * a process spawned here, the path for the spawn helper), so output never passes through
+   * JavaScript. Without them a process's output is piped into `write`.
+   */
+  readonly files?: { stdout: { path: string; fd: number }; stderr: { path: string; fd: number } };
+  write(stream: LogStream, data: string | Uint8Array): void;
+  /** Bytes written so far: an execution's output lies between two of these. */
+  size(stream: LogStream): number;
+  /** Up to `length` bytes from `start`. */
+  read(stream: LogStream, start: number, length: number): Buffer;
+  close(): void;
 }

@@ -160,6 +160,31 @@ describe('FileDagRepository', () => {
   });
 });
 
+describe('watch', () => {
+  it('reports writes, renames and deletes until unwatched; a missing directory cannot be watched', async () => {
+    expect(() => dags.watch(() => undefined)).toThrow();
+    await dags.create('w', 'steps: []\n');
+    let changes = 0;
+    const unwatch = dags.watch(() => changes++);
+    const changed = async (action: () => Promise<void>): Promise<void> => {
+      const before = changes;
+      await action();
+      const deadline = Date.now() + 5_000;
+      while (changes === before && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(changes).toBeGreaterThan(before);
+    };
+    await changed(() => dags.update('w', 'steps: [{name: a, command: "true"}]\n'));
+    await changed(() => dags.rename('w', 'v'));
+    await changed(() => dags.delete('v'));
+    unwatch();
+    const after = changes;
+    await dags.create('u', 'steps: []\n');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(changes).toBe(after);
+  });
+});
+
 describe('symbolic links (issue #11 item 9)', () => {
   const outside = () => join(dir, '..', 'secret.txt');
   beforeEach(() => {

@@ -5,7 +5,15 @@
 // on its name is refused, so a link cannot serve or overwrite files elsewhere (`x.yaml` →
 // /etc/passwd). Links that stay inside the directory work as files.
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  watch,
+  type Stats,
+} from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import {
@@ -194,6 +202,17 @@ export class FileDagRepository implements DagRepository {
       });
     }
     return results;
+  }
+
+  /**
+   * Watches the directory (fs.watch: one event per change of any entry, temporary files of
+   * atomic writes included); throws when it cannot be watched (it does not exist, say).
+   */
+  watch(onChange: () => void): () => void {
+    const watcher = watch(this.directory, () => onChange());
+    // A watcher that fails later (the directory was removed) just stops reporting.
+    watcher.on('error', () => undefined);
+    return () => watcher.close();
   }
 
   /** The file of DAG `base`, if any; a `bad_request` when it is a link out of the directory. */

@@ -2,17 +2,16 @@
 // written in one transaction; a run row mirrors its latest attempt for listing, and each attempt
 // keeps the full DagRunSnapshot as JSON.
 import { createHash } from 'node:crypto';
-import { existsSync, renameSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join } from 'node:path';
 import {
   DaguError,
   DagRunStatus,
+  FileLogStore,
   NodeStatus,
-  safeName,
   type Dag,
   type DagRunRef,
   type DagRunSnapshot,
+  type DagRunSummary,
+  type LogStore,
   type NodeState,
   type RunEvent,
   type RunPage,
@@ -37,26 +36,17 @@ export interface ImportedRun {
   trigger: RunTrigger;
 }
 
-/** A run without its steps: the run-level fields of its latest attempt (the API's DAGRunSummary). */
-export type DagRunSummary = Pick<
-  DagRunSnapshot,
-  | 'name'
-  | 'dagRunId'
-  | 'attemptId'
-  | 'root'
-  | 'parent'
-  | 'status'
-  | 'queuedAt'
-  | 'startedAt'
-  | 'finishedAt'
-  | 'log'
-  | 'params'
-  | 'error'
->;
+/** A run without its steps: the run-level fields of its latest attempt (core's port type). */
+export type { DagRunSummary } from '@dagu-ts/core';
 
 export interface SqliteRunStoreOptions {
   /** Clock of the store's own timestamps (tests inject one). */
   now?: () => Date;
+  /**
+   * The logs of the runs, deleted with them (retention) and moved with a renamed DAG (default:
+   * files where each run recorded them, which a rename does not move).
+   */
+  logs?: LogStore;
 }
 
 interface RunRow {
@@ -123,10 +113,12 @@ interface SummaryRow {
 export class SqliteRunStore implements RunStore {
   private readonly connection: Connection;
   private readonly now: () => Date;
+  private readonly logs: LogStore;
 
   constructor(connection: Connection, options: SqliteRunStoreOptions = {}) {
     this.connection = connection;
     this.now = options.now ?? (() => new Date());
+    this.logs = options.logs ?? new FileLogStore('');
   }
 
   // ---- recording (RunRecorder) -----------------------------------------------------------------
@@ -598,27 +590,45 @@ export class SqliteRunStore implements RunStore {
   /**
    * Moves the history of DAG `from` to `to` (a renamed DAG file whose name follows the file):
    * runs, child runs' references, attempts, definitions, queue items and cancel requests, in
-   * one transaction; with `logDir`, also the log directory `<logDir>/<from>` when `<to>` has
-   * none yet. `already_exists` when both names have a run with the same id.
+   * one transaction; its logs move through the log store (LogStore.moveDagLogs) and move back
+   * when the rows cannot follow. `already_exists` when both names have a run with the same id.
    */
-  async renameRuns(from: string, to: string, options: { logDir?: string } = {}): Promise<number> {
+  async renameRuns(from: string, to: string): Promise<number> {
     if (from === to) return 0;
-    const fromLogs = options.logDir ? join(options.logDir, safeName(from)) : undefined;
-    const toLogs = options.logDir ? join(options.logDir, safeName(to)) : undefined;
-    const moveLogs = !!fromLogs && !!toLogs && existsSync(fromLogs) && !existsSync(toLogs);
+    // A clash is refused before the logs move (and checked again inside the transaction).
+    this.refuseRenameClash(from, to);
+    const moved = await this.logs.moveDagLogs(from, to);
     const rewrite = (snapshot: DagRunSnapshot): DagRunSnapshot =>
-      renamedSnapshot(snapshot, from, to, moveLogs ? [fromLogs!, toLogs!] : undefined);
+      renamedSnapshot(snapshot, from, to, moved);
+    try {
+      return this.renameRows(from, to, rewrite, moved);
+    } catch (error) {
+      if (moved) await this.logs.moveDagLogs(to, from).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private refuseRenameClash(from: string, to: string): void {
+    const clash = this.prepare(
+      `SELECT a.dag_run_id FROM dag_runs a JOIN dag_runs b
+         ON b.name = ? AND b.is_root = 1 AND b.dag_run_id = a.dag_run_id
+       WHERE a.name = ? AND a.is_root = 1 LIMIT 1`,
+    ).get(to, from) as { dag_run_id: string } | undefined;
+    if (clash)
+      throw new DaguError(
+        'already_exists',
+        `DAG ${to} already has a run ${clash.dag_run_id}; rename the DAG to another name`,
+      );
+  }
+
+  private renameRows(
+    from: string,
+    to: string,
+    rewrite: (snapshot: DagRunSnapshot) => DagRunSnapshot,
+    moved: ((ref: string) => string) | undefined,
+  ): number {
     return this.connection.write(() => {
-      const clash = this.prepare(
-        `SELECT a.dag_run_id FROM dag_runs a JOIN dag_runs b
-           ON b.name = ? AND b.is_root = 1 AND b.dag_run_id = a.dag_run_id
-         WHERE a.name = ? AND a.is_root = 1 LIMIT 1`,
-      ).get(to, from) as { dag_run_id: string } | undefined;
-      if (clash)
-        throw new DaguError(
-          'already_exists',
-          `DAG ${to} already has a run ${clash.dag_run_id}; rename the DAG to another name`,
-        );
+      this.refuseRenameClash(from, to);
       const runs = this.prepare(
         `SELECT id, name, definition_id, log_path FROM dag_runs
          WHERE name = ? OR root_name = ? OR parent_name = ?`,
@@ -645,7 +655,7 @@ export class SqliteRunStore implements RunStore {
           definitionId = this.definitionId({ ...(JSON.parse(definition) as Dag), name: to });
           definitions.set(run.definition_id, definitionId);
         }
-        const logPath = moveLogs ? movedPath(run.log_path, fromLogs!, toLogs!) : run.log_path;
+        const logPath = moved ? moved(run.log_path) : run.log_path;
         this.prepare('UPDATE dag_runs SET definition_id = ?, log_path = ? WHERE id = ?').run(
           definitionId,
           logPath,
@@ -672,8 +682,6 @@ export class SqliteRunStore implements RunStore {
           `DELETE FROM dag_definitions
            WHERE id = ? AND NOT EXISTS (SELECT 1 FROM dag_runs WHERE definition_id = ?)`,
         ).run(old, old);
-      // Last, so that a failed move rolls the rows back with it.
-      if (moveLogs) renameSync(fromLogs!, toLogs!);
       return runs.filter((run) => run.name === from).length;
     });
   }
@@ -684,7 +692,7 @@ export class SqliteRunStore implements RunStore {
     if (!Number.isFinite(days) || days < 0)
       throw new DaguError('bad_request', `retention days must be a number ≥ 0, got ${days}`);
     const cutoff = (now ?? this.now()).getTime() - days * 86_400_000;
-    const doomed = { dirs: new Set<string>(), files: new Set<string>() };
+    const doomed: DagRunSnapshot[] = [];
     const deletedRuns = this.connection.write(() => {
       const roots = this.prepare(
         `SELECT r.id, r.dag_run_id FROM dag_runs r INDEXED BY dag_runs_by_name
@@ -707,7 +715,7 @@ export class SqliteRunStore implements RunStore {
           const attempts = this.prepare('SELECT snapshot FROM attempts WHERE run = ?').all(
             run.id,
           ) as Array<{ snapshot: string }>;
-          for (const attempt of attempts) collectLogPaths(parseSnapshot(attempt.snapshot), doomed);
+          for (const attempt of attempts) doomed.push(parseSnapshot(attempt.snapshot));
           this.prepare('DELETE FROM cancel_requests WHERE name = ? AND dag_run_id = ?').run(
             run.name,
             run.dag_run_id,
@@ -722,9 +730,8 @@ export class SqliteRunStore implements RunStore {
         ).run(id, id);
       return roots.length;
     });
-    // Files go after the commit: a failed transaction must not leave rows without their logs.
-    await Promise.all([...doomed.dirs].map((dir) => rm(dir, { recursive: true, force: true })));
-    await Promise.all([...doomed.files].map((file) => rm(file, { force: true }).catch(() => {})));
+    // Logs go after the commit: a failed transaction must not leave rows without their logs.
+    await this.logs.deleteRunLogs(doomed);
     return { deletedRuns };
   }
 
@@ -892,20 +899,15 @@ function parseQueryTime(iso: string, field: string): number {
   return ms;
 }
 
-/**
- * Log files of one attempt: the run's log directory, removed recursively only when it has the
- * runner's `dag-run_<stamp>_<id>` shape (so nothing else is ever removed recursively), and each
- * node's stdout/stderr file (removed as a file, never as a directory).
- */
-/** The snapshot with DAG name `from` replaced by `to`, and log paths moved when `logs` is set. */
+/** The snapshot with DAG name `from` replaced by `to`, and log references moved by `moved`. */
 function renamedSnapshot(
   snapshot: DagRunSnapshot,
   from: string,
   to: string,
-  logs: [string, string] | undefined,
+  moved: ((ref: string) => string) | undefined,
 ): DagRunSnapshot {
   const ref = (r: DagRunRef): DagRunRef => (r.name === from ? { ...r, name: to } : r);
-  const path = (file: string): string => (logs ? movedPath(file, logs[0], logs[1]) : file);
+  const path = (file: string): string => (moved ? moved(file) : file);
   const node = (n: NodeState): NodeState => ({
     ...n,
     stdout: path(n.stdout),
@@ -923,27 +925,6 @@ function renamedSnapshot(
     nodes: snapshot.name === from ? snapshot.nodes.map(node) : snapshot.nodes,
     handlers: snapshot.name === from ? handlers : snapshot.handlers,
   };
-}
-
-function movedPath(file: string, fromDir: string, toDir: string): string {
-  return file.startsWith(`${fromDir}/`) ? `${toDir}${file.slice(fromDir.length)}` : file;
-}
-
-function collectLogPaths(
-  snapshot: DagRunSnapshot,
-  into: { dirs: Set<string>; files: Set<string> },
-): void {
-  if (snapshot.log && isAbsolute(snapshot.log)) {
-    const runDir = dirname(snapshot.log);
-    const dirName = basename(runDir);
-    if (dirName.startsWith('dag-run_') && dirName.endsWith(`_${snapshot.dagRunId}`))
-      into.dirs.add(runDir);
-    else into.files.add(snapshot.log);
-  }
-  for (const node of [...snapshot.nodes, ...Object.values(snapshot.handlers)]) {
-    for (const file of [node.stdout, node.stderr])
-      if (file && isAbsolute(file)) into.files.add(file);
-  }
 }
 
 function unknownRun(run: DagRunSnapshot): DaguError {

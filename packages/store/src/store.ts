@@ -1,6 +1,7 @@
 // Opening a store: the layout under one home, one database connection per process, and the
 // port implementations on top of it.
 import { mkdirSync } from 'node:fs';
+import { FileLogStore, type LogStore } from '@dagu-ts/core';
 import { SqliteCancelStore } from './cancel-store.js';
 import { acquireConnection } from './connection.js';
 import { FileDagRepository } from './dag-repository.js';
@@ -14,6 +15,8 @@ import { SqliteStepProcessStore } from './step-processes.js';
 export interface OpenStoreOptions extends StorePathOptions {
   /** Clock of the store's own timestamps (tests inject one). */
   now?: () => Date;
+  /** Where the runs' logs are (default: files under the log directory). */
+  logs?: LogStore;
 }
 
 export interface Store {
@@ -26,6 +29,8 @@ export interface Store {
   /** Process groups of running steps, for recovery after a crash. */
   readonly processes: SqliteStepProcessStore;
   readonly dags: FileDagRepository;
+  /** The runs' logs: runners write them, the API reads them, retention and renames use them. */
+  readonly logs: LogStore;
   /** Releases the database connection (closed when the process's last store closes). */
   close(): void;
 }
@@ -41,15 +46,17 @@ export function openStore(options: OpenStoreOptions = {}): Store {
     mkdirSync(dir, { recursive: true });
   const { connection, release } = acquireConnection(paths.databaseFile);
   const clock = options.now ? { now: options.now } : {};
+  const logs = options.logs ?? new FileLogStore(paths.logDir);
   return {
     paths,
-    runs: new SqliteRunStore(connection, clock),
+    runs: new SqliteRunStore(connection, { ...clock, logs }),
     queue: new SqliteQueueStore(connection, clock),
     flags: new SqliteFlagStore(connection, clock),
     cancels: new SqliteCancelStore(connection, clock),
     ticks: new SqliteSchedulerTickStore(connection, clock),
     processes: new SqliteStepProcessStore(connection),
     dags: new FileDagRepository(paths.dagsDir),
+    logs,
     close: release,
   };
 }

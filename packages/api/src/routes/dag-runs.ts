@@ -161,7 +161,7 @@ export function registerDagRunRoutes(router: Router, ctx: ApiContext): void {
       .get(read, async (req, res) => {
         const query = logQuery(req);
         const stored = await target(req);
-        res.json(await readLogWindow(stored.snapshot.log, query));
+        res.json(await readLogWindow(deps.logs, stored.snapshot.log, query));
       })
       .all(methodNotAllowed);
   }
@@ -177,7 +177,7 @@ export function registerDagRunRoutes(router: Router, ctx: ApiContext): void {
         const query = logQuery(req);
         const stream = streamOf(req);
         const node = findNode(await target(req), param(req, 'stepName'));
-        res.json(await readLogWindow(node[stream], query));
+        res.json(await readLogWindow(deps.logs, node[stream], query));
       })
       .all(methodNotAllowed);
   }

@@ -370,9 +370,7 @@ export function registerDagRoutes(router: Router, ctx: ApiContext): void {
       const renamed = (await ctx.loadMetadata(newFileName)).name;
       if (renamed !== metadata.name) {
         try {
-          await deps.runs.renameRuns(metadata.name, renamed, {
-            ...(deps.logDir ? { logDir: deps.logDir } : {}),
-          });
+          await deps.runs.renameRuns(metadata.name, renamed);
         } catch (error) {
           await deps.dags.rename(newFileName, fileName);
           ctx.forget(newFileName);

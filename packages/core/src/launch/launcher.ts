@@ -9,13 +9,16 @@ import type { ExecutorRegistry } from '../exec/executor.js';
 import type {
   CancelStore,
   QueueItem,
+  LaunchOptions,
+  LaunchResult,
+  LogStore,
   QueueStore,
+  RunControl,
+  RunRecorder,
   RunStore,
-  RunTrigger,
   StepProcessStore,
   StoredRun,
 } from '../ports.js';
-import type { ParamsOverride } from '../run/environment.js';
 import { newDagRunId } from '../run/ids.js';
 import {
   createQueuedSnapshot,
@@ -26,13 +29,18 @@ import {
 } from '../run/runner.js';
 import { ProcessSpawner } from '../run/spawner.js';
 import { DagRunStatus } from '../run/status.js';
-import type { RunEvent, RunRecorder } from '../run/types.js';
+import type { RunEvent } from '../run/types.js';
+
+export type { LaunchOptions, LaunchResult } from '../ports.js';
 
 export interface RunLauncherOptions {
   runs: RunStore;
   queue: QueueStore;
   cancels: CancelStore;
-  logDir: string;
+  /** Base directory of log files (the DAG's `logDir` wins when set); unused with `logs`. */
+  logDir?: string;
+  /** Where runs' logs go (default: files under `logDir`). */
+  logs?: LogStore;
   dagSearchPaths?: readonly string[];
   /** Global queues (`queues.config[]`): queue name → maxActiveRuns. */
   queueLimits?: ReadonlyMap<string, number>;
@@ -60,23 +68,9 @@ export interface RunLauncherOptions {
   dispatchQueues?: boolean;
 }
 
-export interface LaunchOptions {
-  dagRunId?: string;
-  /** `source: 'remote'` for params of an API caller: data only (dag-yaml.md Part A #10). */
-  params?: ParamsOverride;
-  trigger: RunTrigger;
-  /** Run now even if the DAG's queue is full (`--no-queue`). */
-  noQueue?: boolean;
-}
-
 const RETENTION_INTERVAL_MS = 10 * 60_000;
 
-export interface LaunchResult {
-  dagRunId: string;
-  queued: boolean;
-}
-
-export class RunLauncher {
+export class RunLauncher implements RunControl {
   private readonly active = new Map<string, DagRunner>();
   private readonly finished = new Set<Promise<unknown>>();
   private readonly retentionAppliedAt = new Map<string, number>();
@@ -354,7 +348,8 @@ export class RunLauncher {
     };
     const runner = new DagRunner({
       dag,
-      logDir: this.options.logDir,
+      ...(this.options.logs ? { logs: this.options.logs } : {}),
+      ...(this.options.logDir !== undefined ? { logDir: this.options.logDir } : {}),
       recorder,
       ...(this.options.dagSearchPaths ? { dagSearchPaths: this.options.dagSearchPaths } : {}),
       ...(this.options.baseEnv ? { baseEnv: this.options.baseEnv } : {}),

@@ -1,15 +1,21 @@
-// A step's stdout/stderr log files: opened once per step (every retry and repeat appends), then
-// per execution the `stdout:` / `stderr:` redirect copies and the `output:` capture, both read
-// back from the log files so that a process writes straight to disk (process.ts).
-import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+// A step's stdout/stderr logs: opened once per step (every retry and repeat appends), then per
+// execution the `stdout:` / `stderr:` redirect copies and the `output:` capture, both read back
+// from the logs so that a process can write straight to disk (process.ts, StepLogSink.files).
+import { open } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import type { RunLogLayout } from './logs.js';
+import type { LogStore, LogStream, RunLogSink, StepLogSink } from '../ports.js';
 import type { NodeState } from './types.js';
 
 /** Bytes of stdout read back for `continueOn.output`. */
 const OUTPUT_READ_LIMIT = 16 * 1024 * 1024;
+/** Bytes copied at a time into a `stdout:` / `stderr:` redirect file. */
+const COPY_CHUNK = 1024 * 1024;
+
+/**
+ * Whether a line of a node's stdout matched its `continueOn.output` patterns, decided when its
+ * execution ended (or, for a node of an earlier attempt, read back when a retry starts).
+ */
+const outputMatched = new WeakMap<NodeState, boolean>();
 
 export class StepLogs {
   /** How much of stderr the `stderr:` redirect has copied so far. */
@@ -17,31 +23,28 @@ export class StepLogs {
 
   private constructor(
     private readonly node: NodeState,
-    readonly stdoutFd: number,
-    readonly stderrFd: number,
+    readonly sink: StepLogSink,
   ) {}
 
-  /** Names the step's log files (recorded in `node.stdout` / `node.stderr`) and opens them. */
-  static open(node: NodeState, layout: RunLogLayout, at: Date): StepLogs {
-    node.stdout = layout.stepLogFile(node.step.name, 'out', at);
-    node.stderr = layout.stepLogFile(node.step.name, 'err', at);
-    const stdoutFd = openSync(node.stdout, 'a');
-    const stderrFd = openSync(node.stderr, 'a');
-    return new StepLogs(node, stdoutFd, stderrFd);
+  /** Opens the step's logs and records their references in `node.stdout` / `node.stderr`. */
+  static async open(node: NodeState, run: RunLogSink, at: Date): Promise<StepLogs> {
+    const sink = await run.openStep(node.step.name, at);
+    node.stdout = sink.stdout;
+    node.stderr = sink.stderr;
+    return new StepLogs(node, sink);
   }
 
-  write(stream: 'stdout' | 'stderr', text: string): void {
-    writeSync(stream === 'stdout' ? this.stdoutFd : this.stderrFd, text);
+  write(stream: LogStream, text: string | Uint8Array): void {
+    this.sink.write(stream, text);
   }
 
   /** The stdout log's size: an execution's output is what lies between two of these. */
   stdoutSize(): number {
-    return fstatSync(this.stdoutFd).size;
+    return this.sink.size('stdout');
   }
 
   close(): void {
-    closeSync(this.stdoutFd);
-    closeSync(this.stderrFd);
+    this.sink.close();
   }
 
   /**
@@ -56,23 +59,30 @@ export class StepLogs {
     const step = this.node.step;
     const copy = async (
       target: string | undefined,
-      source: string,
+      stream: LogStream,
       start: number,
       end: number,
     ): Promise<void> => {
       if (!target || end <= start) return;
       const evaluated = await evaluate(target);
       const path = isAbsolute(evaluated) ? evaluated : resolve(workDir, evaluated);
-      await pipeline(
-        createReadStream(source, { start, end: end - 1 }),
-        createWriteStream(path, { flags: 'a', mode: 0o600 }),
-      );
+      const handle = await open(path, 'a', 0o600);
+      try {
+        for (let at = start; at < end;) {
+          const chunk = this.sink.read(stream, at, Math.min(COPY_CHUNK, end - at));
+          if (chunk.length === 0) break;
+          await handle.write(chunk);
+          at += chunk.length;
+        }
+      } finally {
+        await handle.close();
+      }
     };
-    await copy(step.stdout, this.node.stdout, stdout.start, stdout.end);
+    await copy(step.stdout, 'stdout', stdout.start, stdout.end);
     if (step.stderr) {
       // stderr has no recorded start offset per execution: copy what this execution appended.
-      const errEnd = fstatSync(this.stderrFd).size;
-      await copy(step.stderr, this.node.stderr, this.stderrCopied, errEnd);
+      const errEnd = this.sink.size('stderr');
+      await copy(step.stderr, 'stderr', this.stderrCopied, errEnd);
       this.stderrCopied = errEnd;
     }
   }
@@ -91,38 +101,47 @@ export class StepLogs {
       delete this.node.outputs[name];
       return `failed to capture output: output exceeded maximum size limit of ${limit} bytes`;
     }
-    const value = readRange(this.node.stdout, stdout.start, size).trim();
+    const value = this.sink.read('stdout', stdout.start, size).toString('utf8').trim();
     this.node.outputs[name] = `${name}=${value}`;
     return undefined;
   }
+
+  /** Decides `continueOn.output` from the stdout written so far. */
+  matchOutput(): void {
+    const patterns = this.node.step.continueOn.output;
+    if (patterns.length === 0) return;
+    const size = this.sink.size('stdout');
+    const start = Math.max(0, size - OUTPUT_READ_LIMIT);
+    const text = this.sink.read('stdout', start, size - start).toString('utf8');
+    outputMatched.set(this.node, matchesAny(text, patterns));
+  }
 }
 
-/** `continueOn.output`: whether a line of the step's stdout matches (`re:` for a regexp). */
-export function outputMatches(node: NodeState, patterns: readonly string[]): boolean {
-  const lines = readTail(node.stdout, OUTPUT_READ_LIMIT).split('\n');
+/** `continueOn.output`: whether a line of the step's stdout matched (`re:` for a regexp). */
+export function outputMatches(node: NodeState): boolean {
+  return outputMatched.get(node) ?? false;
+}
+
+/** Reads back `continueOn.output` for the finished nodes of an earlier attempt (a retry). */
+export async function recallOutputMatches(
+  nodes: readonly NodeState[],
+  logs: LogStore,
+): Promise<void> {
+  for (const node of nodes) {
+    const patterns = node.step.continueOn.output;
+    if (patterns.length === 0 || !node.stdout || outputMatched.has(node)) continue;
+    const text = await logs.readTail(node.stdout, OUTPUT_READ_LIMIT).catch(() => undefined);
+    if (text !== undefined) outputMatched.set(node, matchesAny(text, patterns));
+  }
+}
+
+function matchesAny(text: string, patterns: readonly string[]): boolean {
+  const lines = text.split('\n');
   return patterns.some((pattern) =>
     pattern.startsWith('re:')
       ? lines.some((line) => safeRegExp(pattern.slice(3))?.test(line))
       : lines.some((line) => line.includes(pattern)),
   );
-}
-
-function readRange(path: string, start: number, length: number): string {
-  if (length <= 0) return '';
-  const fd = openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    const read = readSync(fd, buffer, 0, length, start);
-    return buffer.subarray(0, read).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readTail(path: string, limit: number): string {
-  const size = statSync(path).size;
-  if (size <= limit) return readFileSync(path, 'utf8');
-  return readRange(path, size - limit, limit);
 }
 
 function safeRegExp(source: string): RegExp | undefined {

@@ -1,14 +1,16 @@
 // One step process: spawned in its own process group with stdout/stderr written straight to the
 // step's log files through file descriptors (no pipe through JavaScript), so a step that prints
-// 100 MB costs the engine nothing. Signals go to the whole group.
+// 100 MB costs the engine nothing; logs that are not files get the output through pipes. Signals
+// go to the whole group.
 import { spawn } from 'node:child_process';
+import type { LogStream } from '../ports.js';
 
 export interface StepProcessOptions {
   argv: readonly [string, ...string[]];
   cwd: string;
   env: Record<string, string>;
-  stdoutFd: number;
-  stderrFd: number;
+  /** File descriptors the process writes into, or where piped output goes. */
+  output: { stdoutFd: number; stderrFd: number } | ((stream: LogStream, chunk: Buffer) => void);
 }
 
 export interface StepProcessResult {
@@ -30,16 +32,23 @@ export interface StepProcess {
 
 export function startStepProcess(options: StepProcessOptions): StepProcess {
   const [program, ...args] = options.argv;
+  const output = options.output;
+  const piped = typeof output === 'function';
   const child = spawn(program, args, {
     cwd: options.cwd,
     env: options.env,
-    stdio: ['ignore', options.stdoutFd, options.stderrFd],
+    stdio: piped ? ['ignore', 'pipe', 'pipe'] : ['ignore', output.stdoutFd, output.stderrFd],
     detached: true,
   });
+  if (piped) {
+    child.stdout?.on('data', (chunk: Buffer) => output('stdout', chunk));
+    child.stderr?.on('data', (chunk: Buffer) => output('stderr', chunk));
+  }
   const pid = child.pid;
   const done = new Promise<StepProcessResult>((resolve) => {
     child.once('error', (error) => resolve({ exitCode: 1, signal: undefined, spawnError: error }));
-    child.once('exit', (code, signal) =>
+    // With pipes, 'close' comes once the output has been read to its end as well.
+    child.once(piped ? 'close' : 'exit', (code: number | null, signal: NodeJS.Signals | null) =>
       resolve({ exitCode: code ?? -1, signal: signal ?? undefined, spawnError: undefined }),
     );
   });

@@ -9,7 +9,8 @@ import { StoreUnavailableError } from '../errors.js';
 import { ResilientRecorder } from './recording.js';
 import { DagRunner } from './runner.js';
 import { DagRunStatus } from './status.js';
-import type { DagRunSnapshot, RunEvent, RunRecorder } from './types.js';
+import type { RunRecorder } from '../ports.js';
+import type { DagRunSnapshot, RunEvent } from './types.js';
 
 const work = mkdtempSync(join(tmpdir(), 'dagu-recording-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -4,7 +4,8 @@
 // carries the run's whole state, so only the latest one of each run needs writing: it stays
 // pending and is written with the next event of that run, or by a retry timer, once the store
 // takes writes again.
-import type { RunEvent, RunRecorder } from './types.js';
+import type { RunRecorder } from '../ports.js';
+import type { RunEvent } from './types.js';
 
 export interface ResilientRecorderOptions {
   /** How long to wait before writing a pending event again (default 2 s). */

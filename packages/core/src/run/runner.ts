@@ -1,10 +1,10 @@
 // The DAG runner: executes one run of a DAG as a state machine over its steps with Dagu's
 // semantics (dag-yaml.md §2–§4, Part A). Scheduling is event-driven: a step that ends triggers
 // the next pass at once, with no polling timer.
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { Dag, HandlerName, Step } from '../dag/model.js';
 import type { ChildRunRequest, ExecutorRegistry } from '../exec/executor.js';
-import type { RunTrigger, StepProcessStore } from '../ports.js';
+import type { LogStore, RunLogSink, RunRecorder, RunTrigger, StepProcessStore } from '../ports.js';
+import { FileLogStore } from '../logs/file-log-store.js';
 import type { ProcessSpawner } from './spawner.js';
 import { HANDLER_NAMES } from '../dag/model.js';
 import { createShellRunner, type StepIdInfo } from '../eval/index.js';
@@ -14,18 +14,11 @@ import { findChildDag } from './dag-lookup.js';
 import { createRunNotifier, type RunNotifier } from './notify.js';
 import { newAttemptId, newDagRunId } from './ids.js';
 import { systemClock, type Clock } from '../clock.js';
-import { runLogLayout, type RunLogLayout } from './logs.js';
 import { ResilientRecorder } from './recording.js';
 import { DagRunStatus, NodeStatus, dagRunStatusLabel } from './status.js';
+import { recallOutputMatches } from './output.js';
 import { StepExecution, type StepHost } from './step.js';
-import type {
-  DagRunRef,
-  DagRunSnapshot,
-  NodeState,
-  RunEvent,
-  RunEventListener,
-  RunRecorder,
-} from './types.js';
+import type { DagRunRef, DagRunSnapshot, NodeState, RunEvent, RunEventListener } from './types.js';
 
 export interface DagRunOptions {
   dag: Dag;
@@ -35,8 +28,10 @@ export interface DagRunOptions {
   params?: ParamsOverride;
   /** Environment the run starts from (default: process.env); server secrets are left out. */
   baseEnv?: Readonly<Record<string, string | undefined>>;
-  /** Base directory of log files (the DAG's `logDir` wins when set). */
-  logDir: string;
+  /** Base directory of log files (the DAG's `logDir` wins when set); unused with `logs`. */
+  logDir?: string;
+  /** Where the run's logs go (default: files under `logDir`). */
+  logs?: LogStore;
   recorder?: RunRecorder;
   /** Aborting it is a stop request (signalOnStop, then SIGKILL after maxCleanUpTimeSec). */
   signal?: AbortSignal;
@@ -136,10 +131,9 @@ export class DagRunner {
   private readonly stopped = new Set<StepExecution>();
   private recording: Promise<void> = Promise.resolve();
   private readonly recorder: RunRecorder | undefined;
-  /** Whether this attempt created its run directory (removed again when the start fails). */
-  private ownsRunDir = false;
   private environment: RunEnvironment | undefined;
-  private layout: RunLogLayout | undefined;
+  private readonly logs: LogStore;
+  private runLogs: RunLogSink | undefined;
   private runVars = new Map<string, string>();
   private canceled = false;
   private timedOut = false;
@@ -147,7 +141,6 @@ export class DagRunner {
   private pumping = false;
   private pumpAgain = false;
   private onIdle: (() => void) | undefined;
-  private runLogFd: number | undefined;
   private escalation: NodeJS.Timeout | undefined;
   private finished = false;
   private readonly clock: Clock;
@@ -156,6 +149,7 @@ export class DagRunner {
   constructor(options: DagRunOptions) {
     this.options = options;
     this.clock = options.clock ?? systemClock;
+    this.logs = options.logs ?? new FileLogStore(options.logDir ?? '');
     this.dag = options.dag;
     this.dagRunId = options.dagRunId ?? newDagRunId(this.clock.now().getTime());
     const nodes = this.dag.steps.map((step) => newNodeState(step));
@@ -262,23 +256,14 @@ export class DagRunner {
 
   async run(): Promise<DagRunResult> {
     const startedAt = this.clock.now();
-    const logBase = this.dag.logDir ?? this.options.logDir;
-    this.layout = runLogLayout(
-      logBase,
-      this.dag.name,
-      this.dagRunId,
-      this.snapshot.attemptId,
+    this.runLogs = await this.logs.openRun({
+      dagName: this.dag.name,
+      dagRunId: this.dagRunId,
+      attemptId: this.snapshot.attemptId,
       startedAt,
-    );
-    this.ownsRunDir = !existsSync(this.layout.runDir);
-    try {
-      mkdirSync(this.layout.attemptDir, { recursive: true });
-      this.runLogFd = openSync(this.layout.runLogFile, 'a');
-    } catch (error) {
-      this.discardLogs();
-      throw error;
-    }
-    this.snapshot.log = this.layout.runLogFile;
+      ...(this.dag.logDir !== undefined ? { logDir: this.dag.logDir } : {}),
+    });
+    this.snapshot.log = this.runLogs.ref;
     this.snapshot.startedAt = startedAt.toISOString();
     this.snapshot.status = DagRunStatus.Running;
     this.log(
@@ -305,10 +290,12 @@ export class DagRunner {
     this.runVars = new Map([
       ['DAG_NAME', this.dag.name],
       ['DAG_RUN_ID', this.dagRunId],
-      ['DAG_RUN_LOG_FILE', this.layout.runLogFile],
+      ['DAG_RUN_LOG_FILE', this.runLogs.ref],
       ...this.environment.params.map((p): [string, string] => [p.name, p.value]),
     ]);
     await this.recordStart();
+    // A retry keeps steps of the earlier attempt: their `continueOn.output` is read back.
+    if (this.options.retry) await recallOutputMatches(this.snapshot.nodes, this.logs);
     if (this.options.signal?.aborted) this.stop();
 
     const timeout =
@@ -336,17 +323,9 @@ export class DagRunner {
         trigger: this.options.trigger,
       });
     } catch (error) {
-      this.discardLogs();
+      await this.runLogs!.discard();
       throw error;
     }
-  }
-
-  private discardLogs(): void {
-    if (this.runLogFd !== undefined) closeSync(this.runLogFd);
-    this.runLogFd = undefined;
-    const layout = this.layout!;
-    // Another attempt's directory (a retry within the same second) keeps its files.
-    rmSync(this.ownsRunDir ? layout.runDir : layout.attemptDir, { recursive: true, force: true });
   }
 
   // ---- StepHost: what a step execution needs from its run -------------------------------------
@@ -356,7 +335,7 @@ export class DagRunner {
     runId: () => this.dagRunId,
     options: () => this.options,
     environment: () => this.environment!,
-    layout: () => this.layout!,
+    runLogs: () => this.runLogs!,
     runVars: () => this.runVars,
     engineCwd: () => this.engineCwd,
     isCanceled: () => this.canceled,
@@ -400,7 +379,7 @@ export class DagRunner {
         ...(this.environment!.untrusted.size > 0 ? { source: 'remote' as const } : {}),
       },
       baseEnv: step.env,
-      logDir: options.logDir,
+      logs: this.logs,
       ...(options.recorder ? { recorder: options.recorder } : {}),
       signal: step.signal,
       root: this.snapshot.root,
@@ -701,8 +680,7 @@ export class DagRunner {
     );
     await this.emit({ type: 'run-finished', run: this.snapshot });
     await this.notifier?.settled();
-    if (this.runLogFd !== undefined) closeSync(this.runLogFd);
-    this.runLogFd = undefined;
+    this.runLogs?.close();
     return {
       status: this.snapshot.status,
       exitCode: this.lastError ? 1 : 0,
@@ -728,12 +706,7 @@ export class DagRunner {
   }
 
   private log(line: string): void {
-    if (this.runLogFd === undefined) return;
-    try {
-      writeSync(this.runLogFd, `${this.clock.now().toISOString()} ${line}\n`);
-    } catch {
-      // The run log is a convenience (disk full, say): the run and its record go on without it.
-    }
+    this.runLogs?.log(`${this.clock.now().toISOString()} ${line}`);
   }
 }
 

@@ -1,8 +1,8 @@
 // One step of a run from launch to its final status: preconditions, log files, executions with
 // retries and repeats (dag-yaml.md §4.4–§4.6), timeouts and stop/kill. What one execution does is
 // the executor's (exec/), looked up by the step's type in the run's executor registry.
-import { existsSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { statSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Dag } from '../dag/model.js';
 import { evaluateEnvEntries } from '../env/index.js';
@@ -20,7 +20,7 @@ import { evaluateConditions, matchesExpected } from './conditions.js';
 import { invalidExecutorError } from './executor-types.js';
 import type { DagRunOptions, DagRunResult } from './runner.js';
 import type { RunEnvironment } from './environment.js';
-import type { RunLogLayout } from './logs.js';
+import type { RunLogSink } from '../ports.js';
 import { outputMatches, StepLogs } from './output.js';
 import { NodeStatus } from './status.js';
 import { startStepProcess, type StepProcess, type StepProcessResult } from './process.js';
@@ -33,7 +33,8 @@ export interface StepHost {
   /** The run's options: the spawner and the executor registry come from here. */
   options(): DagRunOptions;
   environment(): RunEnvironment;
-  layout(): RunLogLayout;
+  /** The attempt's logs: each step opens its stdout/stderr there. */
+  runLogs(): RunLogSink;
   runVars(): Map<string, string>;
   engineCwd(): string;
   isCanceled(): boolean;
@@ -79,8 +80,7 @@ export class StepExecution {
     if (node.status === NodeStatus.Failed && continueOn.failure) return true;
     if (node.status === NodeStatus.Skipped && continueOn.skipped) return true;
     if (continueOn.exitCode.includes(node.exitCode)) return true;
-    if (continueOn.output.length > 0 && node.stdout && existsSync(node.stdout))
-      return outputMatches(node, continueOn.output);
+    if (continueOn.output.length > 0 && node.stdout) return outputMatches(node);
     return false;
   }
 
@@ -137,7 +137,7 @@ export class StepExecution {
       return;
     }
 
-    const logs = StepLogs.open(node, host.layout(), this.host.now());
+    const logs = await StepLogs.open(node, host.runLogs(), this.host.now());
     stepVars.set('DAG_RUN_STEP_STDOUT_FILE', node.stdout);
     stepVars.set('DAG_RUN_STEP_STDERR_FILE', node.stderr);
     const deadline = mode.deadlineMs ?? step.timeoutSec;
@@ -159,7 +159,7 @@ export class StepExecution {
         workDir: cwd,
         env,
         shell: this.shell(),
-        tempDir: host.layout().attemptDir,
+        tempDir: host.runLogs().tempDir ?? tmpdir(),
         signal,
         evalContext: (extra = []) => this.evalContextWith(stepVars, extra),
         commandLine: (osEnv, target) => this.commandLine(stepVars, osEnv, target),
@@ -244,6 +244,7 @@ export class StepExecution {
         }),
       );
     }
+    logs.matchOutput();
     if (step.output) {
       const error = logs.captureOutput(step.output, stdout, this.host.dag().maxOutputSize);
       if (error) return { exitCode: execution.exitCode, error };
@@ -265,21 +266,32 @@ export class StepExecution {
   ): Promise<StepProcessResult> {
     const { cwd, env, logs } = options;
     const { spawner, processes } = this.host.options();
-    this.process = spawner
-      ? spawner.start({
-          argv,
-          cwd,
-          env,
-          stdoutPath: this.node.stdout,
-          stderrPath: this.node.stderr,
-        })
-      : startStepProcess({ argv, cwd, env, stdoutFd: logs.stdoutFd, stderrFd: logs.stderrFd });
+    // Log files are written by the process itself (the helper opens them by path); other logs
+    // get the output through pipes in this process.
+    const files = logs.sink.files;
+    this.process =
+      spawner && files
+        ? spawner.start({
+            argv,
+            cwd,
+            env,
+            stdoutPath: files.stdout.path,
+            stderrPath: files.stderr.path,
+          })
+        : startStepProcess({
+            argv,
+            cwd,
+            env,
+            output: files
+              ? { stdoutFd: files.stdout.fd, stderrFd: files.stderr.fd }
+              : (stream, chunk) => logs.write(stream, chunk),
+          });
     if (this.abort.signal.aborted)
       this.process.signal(
         this.killed ? 'SIGKILL' : ((this.node.step.signalOnStop ?? 'SIGTERM') as NodeJS.Signals),
       );
     const pid = this.process.pid;
-    if (spawner || !processes || pid === undefined) return this.process.done;
+    if ((spawner && files) || !processes || pid === undefined) return this.process.done;
     // A group that cannot be recorded (store not writable) only loses its crash recovery.
     await processes.add(pid).catch(() => undefined);
     try {

@@ -1,7 +1,7 @@
 // What a DAG run looks like from outside: its state, the events it emits, and the port through
 // which it is persisted.
 import type { Dag, HandlerName, Step } from '../dag/model.js';
-import type { RunTrigger } from '../ports.js';
+import type { RunRecorder, RunTrigger } from '../ports.js';
 import type { DagRunStatus, NodeStatus } from './status.js';
 
 /** `<name>:<dagRunId>` in Dagu's CLI; a pair here. */
@@ -78,14 +78,6 @@ export type RunEvent =
   | { type: 'run-finished'; run: DagRunSnapshot };
 
 export type RunEventListener = (event: RunEvent) => void;
-
-/**
- * Persistence port of the runner. The runner awaits each call in order before it goes on, so a
- * crash loses at most the step in flight. Events carry live objects: copy what you keep.
- */
-export interface RunRecorder {
-  record(event: RunEvent): Promise<void>;
-}
 
 /** Keeps the latest snapshot of every run in memory; for tests and embedders without a database. */
 export class InMemoryRunRecorder implements RunRecorder {

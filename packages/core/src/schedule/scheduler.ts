@@ -2,27 +2,22 @@
 // file, fires start/stop/restart jobs at the minute, and never fires a (DAG, minute) twice —
 // across restarts and across several schedulers on one home — because every fire first claims
 // its tick in the store. Missed ticks while no scheduler ran are not replayed (Dagu's default).
-import { watch, type FSWatcher } from 'node:fs';
+// DAG files are listed, read and watched only through the DagRepository port.
 import { CronExpressionParser } from 'cron-parser';
 import { systemClock, type Clock } from '../clock.js';
-import { loadDag } from '../dag/loader.js';
+import { MAX_DAG_FILE_BYTES, parseDag } from '../dag/loader.js';
 import type { Dag, ScheduleEntry } from '../dag/model.js';
-import type { LaunchOptions, LaunchResult } from '../launch/launcher.js';
-import type { DagRepository, FlagStore, RunStore } from '../ports.js';
+import type {
+  DagRepository,
+  FlagStore,
+  RunStore,
+  ScheduledRunLauncher,
+  SchedulerTickStore,
+} from '../ports.js';
 import { recordedParams } from '../run/runner.js';
 import { DagRunStatus } from '../run/status.js';
 
-/** Claims a (name, minute) tick; true for exactly one caller (store: scheduler_ticks). */
-export interface SchedulerTickStore {
-  claimTick(name: string, scheduledAt: Date): Promise<boolean>;
-  pruneTicks(before: Date): Promise<number>;
-}
-
-/** The part of the RunLauncher the scheduler uses. */
-export interface ScheduledRunLauncher {
-  start(dag: Dag, options: LaunchOptions): Promise<LaunchResult>;
-  stop(name: string, dagRunId: string): Promise<void>;
-}
+export type { ScheduledRunLauncher, SchedulerTickStore } from '../ports.js';
 
 /**
  * The scheduler compares its ticks with the times stamped on runs, so it must share the clock
@@ -42,7 +37,7 @@ export interface SchedulerOptions {
   timezone?: string;
   clock?: SchedulerClock;
   log?: (entry: Record<string, unknown>) => void;
-  /** Watch the DAGs directory for changes (default true). */
+  /** Reload on the repository's change notifications (default true). */
   watch?: boolean;
   /** Full rescan interval, a safety net behind the watcher (default 30 s). */
   rescanIntervalMs?: number;
@@ -72,7 +67,8 @@ export class Scheduler {
   private readonly entries = new Map<string, ScheduledDag>();
   private timer: { cancel(): void } | undefined;
   private rescan: NodeJS.Timeout | undefined;
-  private watcher: FSWatcher | undefined;
+  private unwatch: (() => void) | undefined;
+  private debounce: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
   private running = false;
@@ -99,7 +95,7 @@ export class Scheduler {
       msg: 'scheduler started; ticks missed while no scheduler ran are not replayed',
       dags: this.entries.size,
     });
-    if (this.options.watch !== false) this.watchDirectory();
+    if (this.options.watch !== false) this.watchDags();
     const interval = this.options.rescanIntervalMs ?? 30_000;
     if (interval > 0) {
       this.rescan = setInterval(() => this.reloadInBackground(), interval);
@@ -115,7 +111,9 @@ export class Scheduler {
     this.running = false;
     this.timer?.cancel();
     if (this.rescan) clearInterval(this.rescan);
-    this.watcher?.close();
+    this.unwatch?.();
+    this.unwatch = undefined;
+    clearTimeout(this.debounce);
     await Promise.allSettled([...this.pending]);
   }
 
@@ -311,7 +309,13 @@ export class Scheduler {
       const known = this.entries.get(file.fileName);
       if (known && known.modifiedAt === file.modifiedAt) continue;
       try {
-        const dag = await loadDag(file.path);
+        if (file.size > MAX_DAG_FILE_BYTES)
+          throw new Error(
+            `file is too large (${file.size} bytes; the limit is ${MAX_DAG_FILE_BYTES})`,
+          );
+        const dag = parseDag(await this.options.dags.read(file.fileName), {
+          location: file.path,
+        });
         const scheduled =
           dag.schedule.start.length + dag.schedule.stop.length + dag.schedule.restart.length > 0;
         if (scheduled)
@@ -334,14 +338,14 @@ export class Scheduler {
       if (!seen.has(fileName)) this.entries.delete(fileName);
   }
 
-  private watchDirectory(): void {
+  /** Changes come in bursts (an editor's save is several events): one reload after the last. */
+  private watchDags(): void {
     try {
-      let debounce: NodeJS.Timeout | undefined;
-      this.watcher = watch(this.options.dags.directory, () => {
-        clearTimeout(debounce);
-        debounce = setTimeout(() => this.reloadInBackground(), 100);
+      this.unwatch = this.options.dags.watch(() => {
+        if (!this.running) return;
+        clearTimeout(this.debounce);
+        this.debounce = setTimeout(() => this.reloadInBackground(), 100);
       });
-      this.watcher.on('error', () => undefined);
     } catch (error) {
       this.log({
         msg: 'cannot watch the DAGs directory; relying on periodic rescans',
