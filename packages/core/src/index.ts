@@ -30,14 +30,6 @@ export * from './run/status.js';
 export { newDagRunId, childDagRunId, isValidDagRunId } from './run/ids.js';
 export { safeName } from './run/logs.js';
 export type * from './ports.js';
-export {
-  formatRunTime,
-  omitEmpty,
-  toDagRunDetails,
-  toDagRunSummary,
-  toNodeDetails,
-  toStepDetails,
-} from './run/details.js';
 export { systemClock, type Clock } from './clock.js';
 export { EXECUTOR_TYPES, unknownExecutorIssues } from './run/executor-types.js';
 export {
