@@ -49,16 +49,6 @@ interface CompiledOperation {
   body?: { validate: ValidateFunction; required: boolean };
 }
 
-const DOCUMENT_ID = 'openapi.json';
-const SCHEMA_REF = '#/components/schemas/';
-
-/** The document's schema refs, made absolute so they resolve from any compiled schema. */
-function absoluteRefs<T>(value: T): T {
-  return JSON.parse(
-    JSON.stringify(value).replaceAll(`"${SCHEMA_REF}`, `"${DOCUMENT_ID}#/$defs/`),
-  ) as T;
-}
-
 function isReference(value: object): value is Reference {
   return '$ref' in value;
 }
@@ -82,7 +72,27 @@ export function createRequestValidator(document: OpenApiDocument): RequestValida
     validateFormats: false, // int32/int64 are size hints, not checks
     keywords: ['x-enum-varnames', 'x-enum-descriptions', 'x-error-message'],
   });
-  ajv.addSchema(absoluteRefs({ $id: DOCUMENT_ID, $defs: document.components.schemas }));
+  /**
+   * A schema with the document's schema refs replaced by the schemas (requests use a few small
+   * ones, e.g. NodeStatus), so each compiled validator stands alone.
+   */
+  const inlined = (schema: JsonSchema): JsonSchema =>
+    JSON.parse(JSON.stringify(schema), (_key, value: unknown) =>
+      value && typeof value === 'object' && '$ref' in value && typeof value.$ref === 'string'
+        ? inlined(resolvedSchema(document, value as JsonSchema))
+        : value,
+    ) as JsonSchema;
+  // Operations share most of their parameter and body schemas: compile each one once.
+  const compiledBySource = new Map<string, ValidateFunction>();
+  const compile = (schema: object): ValidateFunction => {
+    const source = JSON.stringify(schema);
+    let validate = compiledBySource.get(source);
+    if (!validate) {
+      validate = ajv.compile(schema);
+      compiledBySource.set(source, validate);
+    }
+    return validate;
+  };
 
   const parameterOf = (entry: Parameter | Reference): Parameter =>
     isReference(entry)
@@ -97,10 +107,10 @@ export function createRequestValidator(document: OpenApiDocument): RequestValida
     if (own.length === 0) return undefined;
     const schema = {
       type: 'object',
-      properties: Object.fromEntries(own.map((p) => [p.name, absoluteRefs(p.schema)])),
+      properties: Object.fromEntries(own.map((p) => [p.name, inlined(p.schema)])),
       required: own.filter((p) => p.required).map((p) => p.name),
     };
-    return { validate: ajv.compile(schema), byName: new Map(own.map((p) => [p.name, p])) };
+    return { validate: compile(schema), byName: new Map(own.map((p) => [p.name, p])) };
   };
 
   const compileOperation = (operation: Operation, shared: readonly Parameter[]) => {
@@ -119,7 +129,7 @@ export function createRequestValidator(document: OpenApiDocument): RequestValida
       const schema = body.content['application/json']?.schema;
       if (schema)
         compiled.body = {
-          validate: ajv.compile(absoluteRefs(schema)),
+          validate: compile(inlined(schema)),
           required: body.required === true,
         };
     }
