@@ -4,7 +4,7 @@ import { badRequest } from './errors.js';
 
 /**
  * A `fileName` path/body value (already a safe name, by the document) → canonical form: the base
- * name without `.yaml`/`.yml`, which must not be empty (Part A #3).
+ * name without `.yaml`/`.yml`, which must not be empty (api-v2.md Part A #3).
  */
 export function canonicalFileName(value: string, what = 'fileName'): string {
   const base = value.replace(/\.(yaml|yml)$/, '');
