@@ -15,6 +15,7 @@ import { methodNotAllowed } from './routes/common.js';
 import { registerDagRunRoutes } from './routes/dag-runs.js';
 import { registerDagRoutes } from './routes/dags.js';
 import { registerSystemRoutes } from './routes/system.js';
+import { createRequestValidator } from './validate.js';
 
 /** The API prefix for a base path: "" → "/api/v2", "/dagu/" and "dagu" → "/dagu/api/v2". */
 export function apiPrefix(basePath = ''): string {
@@ -40,6 +41,8 @@ export function createApiRouter(deps: ApiDeps): ApiRouter {
   const startedAt = deps.startedAt ?? new Date();
   const metrics = createMetrics(deps, startedAt);
   const ctx = createContext(deps);
+  // The request rules of every operation, compiled from the document once per router.
+  const validator = createRequestValidator(openApiDocument);
   // Parse the DAG files once in the background, so the first listing is not the slow one.
   void ctx.catalog().catch(() => undefined);
 
@@ -74,8 +77,8 @@ export function createApiRouter(deps: ApiDeps): ApiRouter {
       res.json(openApiDocument);
     })
     .all(methodNotAllowed);
-  registerDagRoutes(api, ctx);
-  registerDagRunRoutes(api, ctx);
+  registerDagRoutes(api, ctx, validator);
+  registerDagRunRoutes(api, ctx, validator);
   api.use(routeNotFound);
   api.use(createErrorMapper({ log }));
 

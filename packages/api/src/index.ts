@@ -13,6 +13,29 @@ export type { ApiMetrics } from './metrics.js';
 export { readLogWindow } from './log-window.js';
 export type { LogWindow, LogWindowQuery } from './log-window.js';
 export { openApiDocument } from './openapi/document.js';
+// The wire format: how runs are presented (also by the CLI's `status --json`), and the types
+// generated from the document.
+export {
+  formatRunTime,
+  omitEmpty,
+  toDagRunDetails,
+  toDagRunSummary,
+  toNodeDetails,
+  toStepDetails,
+} from './run-views.js';
+export type {
+  BodyOf,
+  DAGRunDetails,
+  DAGRunSummary,
+  Node,
+  OperationId,
+  PathOf,
+  QueryOf,
+  ResultOf,
+  Schemas,
+  Step,
+} from './wire.js';
+export type { components, operations, paths } from './generated/api.js';
 export type {
   HttpMethod,
   JsonSchema,

@@ -1,22 +1,20 @@
 // The JSON shapes of DAG definitions (api-v2.md §3.7–§3.9, §3.15) and the helpers the routes
-// share for run shapes; run shapes themselves come from core (toDagRunDetails & co.).
+// share for run shapes; run shapes themselves are in run-views.ts (toDagRunDetails & co.).
 import {
   DagRunStatus,
   HANDLER_NAMES,
   describeDefaultParams,
   newNodeState,
-  omitEmpty,
-  toStepDetails,
   type Dag,
   type DagMetadata,
   type DagRunSnapshot,
   type HandlerName,
 } from '@dagu-ts/core';
-
-type Json = Record<string, unknown>;
+import { omitEmpty, toStepDetails } from './run-views.js';
+import type { DAG, DAGDetails, DAGGridItem, LocalDag, Schemas } from './wire.js';
 
 /** DAG (§3.7), the listing form. */
-export function toDagSummary(metadata: DagMetadata): Json {
+export function toDagSummary(metadata: DagMetadata): DAG {
   return {
     name: metadata.name,
     ...omitEmpty({
@@ -44,7 +42,7 @@ export function metadataOf(dag: Dag): DagMetadata {
   };
 }
 
-const HANDLER_KEYS: Record<HandlerName, string> = {
+const HANDLER_KEYS: Record<HandlerName, keyof Schemas['HandlerOn']> = {
   onSuccess: 'success',
   onFailure: 'failure',
   onCancel: 'cancel',
@@ -52,8 +50,8 @@ const HANDLER_KEYS: Record<HandlerName, string> = {
 };
 
 /** DAGDetails (§3.8): the DAG fields plus env, steps, handlers and limits; nothing evaluated. */
-export function toDagDetails(dag: Dag): Json {
-  const handlerOn = Object.fromEntries(
+export function toDagDetails(dag: Dag): DAGDetails {
+  const handlerOn: Schemas['HandlerOn'] = Object.fromEntries(
     HANDLER_NAMES.flatMap((name) => {
       const step = dag.handlerOn[name];
       return step ? [[HANDLER_KEYS[name], toStepDetails(step)]] : [];
@@ -68,9 +66,10 @@ export function toDagDetails(dag: Dag): Json {
       steps: dag.steps.map(toStepDetails),
       delay: dag.delaySec,
       histRetentionDays: dag.histRetentionDays,
-      preconditions: dag.preconditions.map((condition) =>
-        omitEmpty({ condition: condition.condition, expected: condition.expected }),
-      ),
+      preconditions: dag.preconditions.map((condition) => ({
+        condition: condition.condition,
+        ...omitEmpty({ expected: condition.expected }),
+      })),
       maxActiveDAGRuns: dag.maxActiveRuns,
       maxActiveSteps: dag.maxActiveSteps,
     }),
@@ -78,7 +77,7 @@ export function toDagDetails(dag: Dag): Json {
 }
 
 /** LocalDag (§3.9), sorted by name by the caller. */
-export function toLocalDag(dag: Dag): Json {
+export function toLocalDag(dag: Dag): LocalDag {
   return { name: dag.name, dag: toDagDetails(dag), errors: [] };
 }
 
@@ -130,7 +129,7 @@ export type RunSummaryFields = Pick<
   | 'params'
 >;
 
-/** A full snapshot shape around summary fields, for core's toDagRunSummary. */
+/** A full snapshot shape around summary fields, for toDagRunSummary. */
 export function asSnapshot(run: RunSummaryFields): DagRunSnapshot {
   return {
     attemptId: '',
@@ -145,7 +144,7 @@ export function asSnapshot(run: RunSummaryFields): DagRunSnapshot {
 }
 
 /** DAGGridItem[] (§3.15): steps by name, then the handlers that appear; index 0 = newest run. */
-export function gridData(runs: readonly DagRunSnapshot[]): Json[] {
+export function gridData(runs: readonly DagRunSnapshot[]): DAGGridItem[] {
   const steps = new Set<string>();
   const handlers = new Set<HandlerName>();
   for (const run of runs) {

@@ -31,14 +31,6 @@ export { newDagRunId, childDagRunId, isValidDagRunId } from './run/ids.js';
 export { safeName } from './run/logs.js';
 // Every port (LaunchOptions, SchedulerTickStore, RunRecorder… included) is declared there.
 export type * from './ports.js';
-export {
-  formatRunTime,
-  omitEmpty,
-  toDagRunDetails,
-  toDagRunSummary,
-  toNodeDetails,
-  toStepDetails,
-} from './run/details.js';
 export { systemClock, type Clock } from './clock.js';
 export { EXECUTOR_TYPES, unknownExecutorIssues } from './run/executor-types.js';
 export {

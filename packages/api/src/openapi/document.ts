@@ -44,6 +44,11 @@ export interface JsonSchema {
   'x-enum-varnames'?: readonly string[];
   /** What each enum member means: the label Dagu sends for it. */
   'x-enum-descriptions'?: readonly string[];
+  /**
+   * Why a value that fails `pattern` or `maxLength` is refused; the request validator answers
+   * `invalid <name> "<value>": <this>` (api/src/validate.ts).
+   */
+  'x-error-message'?: string;
 }
 
 export interface Reference {
@@ -56,6 +61,8 @@ export interface Parameter {
   description?: string;
   required?: boolean;
   schema: JsonSchema;
+  /** How error messages of the request validator name the parameter (default: `name`). */
+  'x-error-name'?: string;
 }
 
 export interface MediaType {
@@ -123,6 +130,34 @@ export interface OpenApiDocument {
     securitySchemes: Record<string, SecurityScheme>;
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The request rules shared by several parameters and fields (api-v2.md Part A #3, #4). The server
+// enforces them by compiling this document (api/src/validate.ts); they are written nowhere else.
+
+/** A file or DAG name that cannot leave its directory: no `/`, `\`, `..` or NUL. */
+const safeName: JsonSchema = {
+  type: 'string',
+  pattern: '^(?!.*\\.\\.)[^/\\\\\\u0000]+$',
+  'x-error-message': 'it contains "/", "\\", ".." or NUL',
+};
+const runIdRule = 'use letters, digits, ".", "_" and "-" (at most 64, no "..")';
+/** A caller-chosen run id: a letter or digit, then letters, digits, `.`, `_`, `-`; no `..`. */
+const runId: JsonSchema = {
+  type: 'string',
+  pattern: '^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9._-]*$',
+  maxLength: 64,
+  'x-error-message': runIdRule,
+};
+/** A run id in a request body, where "" means absent. */
+const optionalRunId: JsonSchema = {
+  type: 'string',
+  pattern: '^(?!.*\\.\\.)(?:[A-Za-z0-9][A-Za-z0-9._-]*)?$',
+  maxLength: 64,
+  'x-error-message': runIdRule,
+};
+/** The range of a JavaScript Date in Unix seconds. */
+const maxUnixSeconds = 8_640_000_000;
 
 // ---------------------------------------------------------------------------------------------
 // Small builders that keep the document below readable.
@@ -586,9 +621,14 @@ const schemas: Record<string, JsonSchema> = {
     type: 'object',
     properties: {
       name: {
-        type: 'string',
+        ...safeName,
         minLength: 1,
         description: 'New file name, with or without `.yaml`; no `/`, `\\`, `..` or NUL.',
+      },
+      spec: {
+        type: 'string',
+        description:
+          'Initial YAML (checked; 400 with its errors when invalid); the template when absent.',
       },
     },
     required: ['name'],
@@ -641,10 +681,8 @@ const schemas: Record<string, JsonSchema> = {
           'defaults; backticks are not executed.',
       },
       dagRunId: {
-        type: 'string',
-        pattern: '^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9._-]*$',
-        maxLength: 64,
-        description: 'Run id to use (no `..`); a UUID v7 is generated when absent.',
+        ...optionalRunId,
+        description: 'Run id to use (no `..`); a UUID v7 is generated when absent or "".',
       },
       singleton: {
         type: 'boolean',
@@ -670,7 +708,7 @@ const schemas: Record<string, JsonSchema> = {
     type: 'object',
     properties: {
       newFileName: {
-        type: 'string',
+        ...safeName,
         minLength: 1,
         description: 'New file name, with or without `.yaml`; same rules as fileName.',
       },
@@ -691,15 +729,16 @@ const schemas: Record<string, JsonSchema> = {
     type: 'object',
     properties: {
       dagRunId: {
-        type: 'string',
-        description: 'The run to retry (same run, new attempt); normally the path dagRunId.',
+        ...optionalRunId,
+        description:
+          'The run to retry (same run, new attempt); normally the path dagRunId. Informational: ' +
+          'the path names the run.',
       },
       stepName: {
         type: 'string',
         description: 'Re-run only this step; downstream steps are not re-run.',
       },
     },
-    required: ['dagRunId'],
   },
 };
 
@@ -722,28 +761,29 @@ const parameters: Record<string, Parameter> = {
     description:
       'DAG file name, with or without `.yaml`/`.yml`. A name containing `/`, `\\`, `..` ' +
       'or NUL is rejected with 400.',
-    schema: { type: 'string', pattern: '^(?!.*\\.\\.)[^/\\\\\\u0000]+$' },
+    schema: safeName,
   },
   DagName: {
     name: 'name',
     in: 'path',
     required: true,
     description: 'DAG name (the YAML `name:`), which keys the run history.',
-    schema: { type: 'string' },
+    schema: safeName,
+    'x-error-name': 'DAG name',
   },
   DagRunId: {
     name: 'dagRunId',
     in: 'path',
     required: true,
     description: 'Run id, or `latest` for the most recent run of the DAG.',
-    schema: { type: 'string', pattern: '^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 64 },
+    schema: runId,
   },
   ChildDagRunId: {
     name: 'childDAGRunId',
     in: 'path',
     required: true,
     description: 'Id of a child run, from `Node.children[].dagRunId`.',
-    schema: { type: 'string' },
+    schema: runId,
   },
   StepName: {
     name: 'stepName',
@@ -786,8 +826,8 @@ const parameters: Record<string, Parameter> = {
   StatusFilter: {
     name: 'status',
     in: 'query',
-    description: 'Only runs with this status (one value).',
-    schema: schemaRef('Status'),
+    description: 'Only runs with this Status (one value); any other integer matches no run.',
+    schema: { type: 'integer' },
   },
   FromDate: {
     name: 'fromDate',
@@ -795,13 +835,13 @@ const parameters: Record<string, Parameter> = {
     description:
       'Unix seconds; runs created at or after. Without fromDate and toDate only runs ' +
       'created since today 00:00 UTC are listed.',
-    schema: { type: 'integer', format: 'int64' },
+    schema: { type: 'integer', format: 'int64', minimum: -maxUnixSeconds, maximum: maxUnixSeconds },
   },
   ToDate: {
     name: 'toDate',
     in: 'query',
     description: 'Unix seconds; runs created strictly before.',
-    schema: { type: 'integer', format: 'int64' },
+    schema: { type: 'integer', format: 'int64', minimum: -maxUnixSeconds, maximum: maxUnixSeconds },
   },
   DagNameFilter: {
     name: 'name',
@@ -938,7 +978,7 @@ const requestBodies: Record<string, RequestBody> = {
   SuspendDAG: jsonBody('SuspendDAGRequest', true, { suspend: true }),
   RenameDAG: jsonBody('RenameDAGRequest', true, { newFileName: 'renamed-dag' }),
   UpdateStepStatus: jsonBody('UpdateStepStatusRequest', true, { status: 4 }),
-  RetryDAGRun: jsonBody('RetryDAGRunRequest', true, { dagRunId: '20240101_120000' }),
+  RetryDAGRun: jsonBody('RetryDAGRunRequest', false, { dagRunId: '20240101_120000' }),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // System endpoints (api-v2.md §5.1): health and Prometheus metrics — operations 1 and 2 of §4.
-import { formatRunTime } from '@dagu-ts/core';
 import type { RequestHandler, Router } from 'express';
 import type { ApiMetrics } from '../metrics.js';
+import { formatRunTime } from '../run-views.js';
+import type { ResultOf } from '../wire.js';
 import { methodNotAllowed } from './common.js';
 
 export function registerSystemRoutes(
@@ -18,12 +19,13 @@ export function registerSystemRoutes(
   router
     .route('/health')
     .get((_req, res) => {
-      res.json({
+      const health: ResultOf<'health'> = {
         status: 'healthy',
         version: options.version,
         uptime: Math.floor((Date.now() - options.startedAt.getTime()) / 1000),
         timestamp: formatRunTime(new Date().toISOString()),
-      });
+      };
+      res.json(health);
     })
     .all(methodNotAllowed);
 

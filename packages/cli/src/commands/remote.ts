@@ -20,7 +20,7 @@ import {
   PREVIEW_LINES,
   runNotFound,
   type LogPreviews,
-  type RunDetailsView,
+  type RunView,
 } from './status.js';
 
 const POLL_MS = 250;
@@ -85,7 +85,7 @@ async function dagNameOnServer(client: DaguClient, dagArg: string): Promise<stri
 /** The last lines of a step's stderr, else its stdout, through the API ([] when neither has any). */
 async function remoteStepTail(
   client: DaguClient,
-  run: RunDetailsView,
+  run: RunView,
   step: string,
   tail: number,
 ): Promise<string[]> {
@@ -106,10 +106,10 @@ function exitCodeOf(status: number): number {
 }
 
 /** Polls a run until it ends, printing step changes like the local progress lines. */
-async function follow(client: DaguClient, name: string, dagRunId: string): Promise<RunDetailsView> {
+async function follow(client: DaguClient, name: string, dagRunId: string): Promise<RunView> {
   const seen = new Map<string, string>();
   for (;;) {
-    const run = (await client.getDagRun(name, dagRunId)).dagRunDetails as unknown as RunDetailsView;
+    const run = (await client.getDagRun(name, dagRunId)).dagRunDetails;
     const nodes = [run.nodes, [run.onSuccess, run.onFailure, run.onCancel, run.onExit]].flat();
     for (const node of nodes) {
       if (!node || node.status === 0 || seen.get(node.step.name) === node.statusLabel) continue;
@@ -124,7 +124,7 @@ async function follow(client: DaguClient, name: string, dagRunId: string): Promi
   }
 }
 
-function finished(run: RunDetailsView): number {
+function finished(run: RunView): number {
   progressLine(`${new Date().toISOString()} run ${run.name} ${run.dagRunId} ${run.statusLabel}`);
   return exitCodeOf(run.status);
 }
@@ -190,7 +190,7 @@ export function remoteStatus(
       process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
       return 0;
     }
-    const view = run as unknown as RunDetailsView;
+    const view: RunView = run;
     const previews: LogPreviews = new Map();
     for (const node of failedNodes(view)) {
       const lines = await remoteStepTail(client, view, node.step.name, PREVIEW_LINES);
@@ -279,10 +279,9 @@ export function remoteLogs(
 ): Promise<number> {
   return remote(url, async (client) => {
     const name = await dagNameOf(dagArg);
-    let run: RunDetailsView;
+    let run: RunView;
     try {
-      run = (await client.getDagRun(name, options.runId ?? 'latest'))
-        .dagRunDetails as unknown as RunDetailsView;
+      run = (await client.getDagRun(name, options.runId ?? 'latest')).dagRunDetails;
     } catch (error) {
       if (error instanceof DaguApiError && error.status === 404) {
         process.stderr.write(`${runNotFound(name, options.runId)}\n`);
@@ -326,8 +325,7 @@ export function remoteLogs(
       return 1;
     }
     for (;;) {
-      const current = (await client.getDagRun(name, run.dagRunId))
-        .dagRunDetails as unknown as RunDetailsView;
+      const current = (await client.getDagRun(name, run.dagRunId)).dagRunDetails;
       const node = step ? nodesOf(current).find((n) => n.step.name === step) : undefined;
       const writing = [0, 1, 5].includes(current.status) && (!node || [0, 1].includes(node.status));
       await printNew();

@@ -1,13 +1,10 @@
 // `dagu-ts status` and `dagu-ts history`: what the store knows about a DAG's runs. The text is
 // printed from the API's DAGRunDetails shape, so local and remote (--server) output agree; the
-// fields the API leaves out (pid, exit codes) are added locally from the stored snapshot.
-import {
-  dagRunStatusLabel,
-  formatRunTime,
-  toDagRunDetails,
-  type DagRunSnapshot,
-  type NodeState,
-} from '@dagu-ts/core';
+// fields the API leaves out (pid, exit codes) are added locally from the stored snapshot. The
+// shape is the client's type generated from the OpenAPI document; locally the run is converted
+// by the API's own wire-format helpers (loaded only by the local commands that need them).
+import type { DAGRunDetails, Node } from '@dagu-ts/client';
+import { dagRunStatusLabel, type DagRunSnapshot, type NodeState } from '@dagu-ts/core';
 import { formatTable } from '../table.js';
 import { dagNameOf, fail, withStore, type Store } from './context.js';
 import { tailLines } from './log-files.js';
@@ -15,39 +12,16 @@ import { tailLines } from './log-files.js';
 /** Lines of a failed step's log that `status` shows. */
 export const PREVIEW_LINES = 10;
 
-interface NodeView {
-  step: { name: string };
-  status: number;
-  statusLabel: string;
-  startedAt?: string;
-  finishedAt?: string;
-  stdout?: string;
-  stderr?: string;
-  /** Not in the API's shape: only known locally (the API's times are to the second). */
-  exitCode?: number;
-  durationMs?: number;
-  error?: string;
-}
+/** A Node plus what only the local store knows (the API's times are to the second). */
+type NodeView = Node & { exitCode?: number; durationMs?: number };
 
-/** The fields of DAGRunDetails that `status` prints. */
-export interface RunDetailsView {
-  name: string;
-  dagRunId: string;
-  status: number;
-  statusLabel: string;
-  startedAt: string;
-  finishedAt: string;
-  params?: string;
-  /** Not in the API's shape: only known locally. */
+type HandlerKey = 'onSuccess' | 'onFailure' | 'onCancel' | 'onExit';
+
+/** DAGRunDetails as `status` prints it: locally also the pid and each step's exit code. */
+export type RunView = Omit<DAGRunDetails, 'nodes' | HandlerKey> & {
   pid?: number;
-  rootDAGRunName?: string;
-  rootDAGRunId?: string;
   nodes: NodeView[];
-  onSuccess?: NodeView;
-  onFailure?: NodeView;
-  onCancel?: NodeView;
-  onExit?: NodeView;
-}
+} & { [K in HandlerKey]?: NodeView };
 
 /** The last log lines of each failed step (stderr, else stdout), by step name. */
 export type LogPreviews = Map<string, string[]>;
@@ -77,19 +51,20 @@ export async function statusCommand(
   return withStore(async (store) => {
     const snapshot = await findRun(store, name, options.runId);
     if (!snapshot) return fail(runNotFound(name, options.runId));
+    const { toDagRunDetails } = await import('@dagu-ts/api/run-views');
     const details = toDagRunDetails(snapshot);
     if (options.json) {
       process.stdout.write(`${JSON.stringify(details, null, 2)}\n`);
       return 0;
     }
-    const view = localView(details as unknown as RunDetailsView, snapshot);
+    const view = localView(details, snapshot);
     process.stdout.write(describeRun(view, snapshot.error, localPreviews(view)));
     return 0;
   });
 }
 
 /** The API's shape plus what only the snapshot has: the pid and each step's exit code. */
-function localView(details: RunDetailsView, snapshot: DagRunSnapshot): RunDetailsView {
+function localView(details: DAGRunDetails, snapshot: DagRunSnapshot): RunView {
   const withExit = (view: NodeView | undefined, node: NodeState | undefined) =>
     view && node
       ? {
@@ -117,7 +92,7 @@ function optionalNode(key: string, node: NodeView | undefined): Record<string, N
 }
 
 /** The nodes `status` lists: the steps, then the handlers that ran. */
-export function nodesOf(run: RunDetailsView): NodeView[] {
+export function nodesOf(run: RunView): NodeView[] {
   const handlers = [run.onSuccess, run.onFailure, run.onCancel, run.onExit].filter(
     (node): node is NodeView => node !== undefined && node.status !== 0,
   );
@@ -125,11 +100,11 @@ export function nodesOf(run: RunDetailsView): NodeView[] {
 }
 
 /** Failed steps whose log preview `status` shows. */
-export function failedNodes(run: RunDetailsView): NodeView[] {
+export function failedNodes(run: RunView): NodeView[] {
   return nodesOf(run).filter((node) => node.status === 2);
 }
 
-function localPreviews(run: RunDetailsView): LogPreviews {
+function localPreviews(run: RunView): LogPreviews {
   const previews: LogPreviews = new Map();
   for (const node of failedNodes(run)) {
     const stderr = tailLines(node.stderr ?? '', PREVIEW_LINES);
@@ -163,7 +138,7 @@ export function formatDuration(ms: number | undefined): string {
 
 /** Dagu-like text summary of a run; `error` is the run error when the caller knows it. */
 export function describeRun(
-  run: RunDetailsView,
+  run: RunView,
   error?: string,
   previews: LogPreviews = new Map(),
 ): string {
@@ -218,6 +193,7 @@ export async function historyCommand(
   const name = await dagNameOf(dagArg);
   return withStore(async (store) => {
     const page = await store.runs.listRuns({ name, limit: options.limit });
+    const { formatRunTime, toDagRunDetails } = await import('@dagu-ts/api/run-views');
     if (options.json) {
       process.stdout.write(`${JSON.stringify(page.runs.map(toDagRunDetails), null, 2)}\n`);
       return 0;

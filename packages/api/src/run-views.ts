@@ -1,14 +1,23 @@
-// The JSON shapes in which Dagu presents runs (REST API v2 §3.5, §3.11–§3.14, and `status
-// --json`): optional fields are left out when empty, times are RFC 3339 to the second in the
-// engine's time zone, untouched nodes show "-".
-import type { Condition, Step } from '../dag/model.js';
-import { dagRunStatusLabel, nodeStatusLabel } from './status.js';
-import type { ConditionResult, DagRunSnapshot, NodeState } from './types.js';
+// The JSON shapes in which Dagu presents runs (api-v2.md §3.5, §3.11–§3.14; also the CLI's
+// `status --json`, which imports this module through the light entry `@dagu-ts/api/run-views`
+// so that it never loads Express): optional fields are left out when empty, times are RFC 3339 to the second
+// in the server's time zone, untouched nodes show "-". Typed with the document's types.
+import {
+  dagRunStatusLabel,
+  nodeStatusLabel,
+  type Condition as DagCondition,
+  type ConditionResult,
+  type DagRunSnapshot,
+  type NodeState,
+  type Step as DagStep,
+} from '@dagu-ts/core';
+import type { Condition, DAGRunDetails, DAGRunSummary, Node, Schemas, Step } from './wire.js';
 
-type Json = Record<string, unknown>;
+/** The keys of `T` whose value is '', 0, false, undefined or [] are left out. */
+type OmitEmpty<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
 
 /** Drops keys whose value is '', 0, false, undefined or an empty array (Dagu's omitempty). */
-export function omitEmpty(object: Json): Json {
+export function omitEmpty<T extends object>(object: T): OmitEmpty<T> {
   return Object.fromEntries(
     Object.entries(object).filter(
       ([, v]) =>
@@ -18,7 +27,7 @@ export function omitEmpty(object: Json): Json {
         v !== undefined &&
         !(Array.isArray(v) && v.length === 0),
     ),
-  );
+  ) as OmitEmpty<T>;
 }
 
 /** ISO time → RFC 3339 with the local offset, second precision; '' stays ''. */
@@ -34,7 +43,7 @@ export function formatRunTime(iso: string): string {
   return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
-export function toConditionDetails(condition: ConditionResult | Condition): Json {
+export function toConditionDetails(condition: ConditionResult | DagCondition): Condition {
   return {
     condition: condition.condition,
     ...omitEmpty({
@@ -44,34 +53,37 @@ export function toConditionDetails(condition: ConditionResult | Condition): Json
   };
 }
 
-export function toStepDetails(step: Step): Json {
+export function toStepDetails(step: DagStep): Step {
   const command = Array.isArray(step.command)
     ? step.command
     : step.command?.split(/\s+/).filter(Boolean);
   const repeat = step.repeatPolicy;
-  return omitEmpty({
+  return {
+    // Every step has a name; the rest is omitted when empty.
     name: step.name,
-    id: step.id,
-    description: step.description,
-    dir: step.dir,
-    cmdWithArgs: Array.isArray(step.command) ? step.command.join(' ') : step.command,
-    command: command?.[0],
-    script: step.script,
-    args: command?.slice(1),
-    output: step.output,
-    run: step.run,
-    params: step.params,
-    depends: step.depends,
-    repeatPolicy:
-      repeat && (repeat.repeat || repeat.intervalSec)
-        ? omitEmpty({ repeat: repeat.repeat, interval: repeat.intervalSec })
-        : undefined,
-    mailOnError: step.mailOnError,
-    preconditions: step.preconditions.map(toConditionDetails),
-  });
+    ...omitEmpty({
+      id: step.id,
+      description: step.description,
+      dir: step.dir,
+      cmdWithArgs: Array.isArray(step.command) ? step.command.join(' ') : step.command,
+      command: command?.[0],
+      script: step.script,
+      args: command?.slice(1),
+      output: step.output,
+      run: step.run,
+      params: step.params,
+      depends: step.depends,
+      repeatPolicy:
+        repeat && (repeat.repeat || repeat.intervalSec)
+          ? omitEmpty({ repeat: repeat.repeat, interval: repeat.intervalSec })
+          : undefined,
+      mailOnError: step.mailOnError,
+      preconditions: step.preconditions.map(toConditionDetails),
+    }),
+  };
 }
 
-export function toNodeDetails(node: NodeState): Json {
+export function toNodeDetails(node: NodeState): Node {
   const untouched = node.status === 0 && !node.startedAt;
   return {
     step: toStepDetails(node.step),
@@ -80,7 +92,7 @@ export function toNodeDetails(node: NodeState): Json {
     startedAt: untouched ? '-' : formatRunTime(node.startedAt),
     finishedAt: untouched ? '-' : formatRunTime(node.finishedAt),
     status: node.status,
-    statusLabel: nodeStatusLabel(node.status),
+    statusLabel: nodeStatusLabel(node.status) as Schemas['NodeStatusLabel'],
     retryCount: node.retryCount,
     doneCount: node.doneCount,
     ...omitEmpty({
@@ -92,7 +104,7 @@ export function toNodeDetails(node: NodeState): Json {
 }
 
 /** DAGRunSummary (§3.11). */
-export function toDagRunSummary(run: DagRunSnapshot): Json {
+export function toDagRunSummary(run: DagRunSnapshot): DAGRunSummary {
   return {
     rootDAGRunName: run.root.name,
     rootDAGRunId: run.root.dagRunId,
@@ -102,7 +114,7 @@ export function toDagRunSummary(run: DagRunSnapshot): Json {
     dagRunId: run.dagRunId,
     name: run.name,
     status: run.status,
-    statusLabel: dagRunStatusLabel(run.status),
+    statusLabel: dagRunStatusLabel(run.status) as Schemas['StatusLabel'],
     ...omitEmpty({ queuedAt: formatRunTime(run.queuedAt) }),
     startedAt: formatRunTime(run.startedAt),
     finishedAt: formatRunTime(run.finishedAt),
@@ -112,9 +124,9 @@ export function toDagRunSummary(run: DagRunSnapshot): Json {
 }
 
 /** DAGRunDetails (§3.12): the summary (without queuedAt), nodes, handlers and preconditions. */
-export function toDagRunDetails(run: DagRunSnapshot): Json {
+export function toDagRunDetails(run: DagRunSnapshot): DAGRunDetails {
   const { queuedAt: _queuedAt, ...summary } = toDagRunSummary(run);
-  const handlers = Object.fromEntries(
+  const handlers: Partial<Record<keyof typeof run.handlers, Node>> = Object.fromEntries(
     Object.entries(run.handlers).map(([name, node]) => [name, toNodeDetails(node)]),
   );
   return {
