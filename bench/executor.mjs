@@ -1,22 +1,30 @@
 // Engine overhead: a 200-step chain and a 200-step fan-out (graph, maxActiveSteps: 2) of `true`
 // through the DagRunner, next to (a) a bare Node loop spawning `/bin/sh -c true` the same way
 // (own process group, output to a file descriptor) and (b) the same graph as a Makefile run with
-// make -j1 / -j2. Prints milliseconds (median of 5 runs) and the ratios. Run after a build:
-// `node bench/executor.mjs [steps]`.
+// make -j1 / -j2. Prints milliseconds (median of 5 runs) and the ratios. Then the CLI as users
+// run it (`dagu-ts start`, SQLite persistence on a temporary DAGU_HOME) over a size sweep: a
+// chain of 50, 200 and 1,000 steps and a 200-wide fan-out with maxActiveSteps: 2, per step
+// (the start-up cost of a 1-step run subtracted) against a bare Node spawn loop of the same size
+// in the same run. Run after a build: `node bench/executor.mjs [steps] [--cli-only]`
+// (BENCH_CLI_ROUNDS sets the CLI rounds, default 3).
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DagRunner, parseDag, ProcessSpawner } from '../packages/core/dist/index.js';
 
-const steps = Number(process.argv[2] ?? 200);
+const args = process.argv.slice(2);
+const cliOnly = args.includes('--cli-only');
+const steps = Number(args.find((a) => !a.startsWith('--')) ?? 200);
 const rounds = 5;
+const cliRounds = Number(process.env.BENCH_CLI_ROUNDS ?? 3);
+const cliBin = new URL('../packages/cli/dist/bin.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'dagu-bench-exec-'));
 
-function dagYaml(kind) {
+function dagYaml(kind, count = steps) {
   const lines = kind === 'chain' ? ['type: chain'] : ['type: graph', 'maxActiveSteps: 2'];
   lines.push('steps:');
-  for (let i = 0; i < steps; i++) lines.push(`  - name: s${i}`, '    command: "true"');
+  for (let i = 0; i < count; i++) lines.push(`  - name: s${i}`, '    command: "true"');
   return lines.join('\n');
 }
 
@@ -47,12 +55,12 @@ function spawnTrue(fd) {
   });
 }
 
-async function bareNode(concurrency) {
+async function bareNode(concurrency, count = steps) {
   const fd = openSync(join(dir, 'bare.log'), 'a');
   const started = performance.now();
   let next = 0;
   const worker = async () => {
-    while (next < steps) {
+    while (next < count) {
       next++;
       await spawnTrue(fd);
     }
@@ -85,9 +93,9 @@ function make(kind, jobs) {
   return performance.now() - started;
 }
 
-async function median(measure) {
+async function median(measure, times = rounds) {
   const values = [];
-  for (let i = 0; i < rounds; i++) values.push(await measure());
+  for (let i = 0; i < times; i++) values.push(await measure());
   values.sort((a, b) => a - b);
   return values[Math.floor(values.length / 2)];
 }
@@ -99,8 +107,71 @@ try {
   hasMake = false;
 }
 
+/** One `dagu-ts start` of a DAG file as users run it: its own process, stderr to a file. */
+function cliStart(home, file) {
+  const started = performance.now();
+  const err = openSync(join(home, 'progress.log'), 'a');
+  try {
+    execFileSync(process.execPath, [cliBin, 'start', file], {
+      cwd: dir,
+      env: { ...process.env, DAGU_HOME: home },
+      stdio: ['ignore', 'ignore', err],
+    });
+  } finally {
+    closeSync(err);
+  }
+  return performance.now() - started;
+}
+
+async function cliSweep() {
+  const home = join(dir, 'home');
+  mkdirSync(home, { recursive: true });
+  const write = (name, yaml) => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, yaml);
+    return file;
+  };
+  const one = write('cli-one', dagYaml('chain', 1));
+  cliStart(home, one); // warm-up: creates and migrates the database
+  const startup = await median(() => cliStart(home, one), cliRounds);
+  const cases = [
+    ['chain', 50, 1],
+    ['chain', 200, 1],
+    ['chain', 1000, 1],
+    ['fan-out', 200, 2],
+  ];
+  console.log(
+    `\ncli: \`dagu-ts start\` with SQLite persistence, median of ${cliRounds} runs; start-up ` +
+      `(1-step run) ${startup.toFixed(0)} ms subtracted`,
+  );
+  console.log(
+    'graph                    steps   cli ms  per step ms  bare node ms  bare per step  cli/bare',
+  );
+  for (const [kind, count, jobs] of cases) {
+    const file = write(`cli-${kind}-${count}`, dagYaml(kind, count));
+    const cli = await median(() => cliStart(home, file), cliRounds);
+    const bare = await median(() => bareNode(jobs, count), cliRounds);
+    const perStep = (cli - startup) / (count - 1);
+    const barePerStep = bare / count;
+    const label = kind === 'chain' ? 'chain (-j1)' : 'fan-out (max 2, -j2)';
+    console.log(
+      `${label.padEnd(22)} ${String(count).padStart(7)} ${cli.toFixed(0).padStart(8)} ` +
+        `${perStep.toFixed(2).padStart(12)} ${bare.toFixed(0).padStart(13)} ` +
+        `${barePerStep.toFixed(2).padStart(14)} ${(perStep / barePerStep).toFixed(2).padStart(9)}`,
+    );
+  }
+}
+
 const spawner = new ProcessSpawner();
 try {
+  if (!cliOnly) await inProcess();
+  await cliSweep();
+} finally {
+  spawner.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function inProcess() {
   await engine('chain'); // warm-up: module loading and JIT
   await engine('chain', spawner);
   const rows = [];
@@ -134,7 +205,4 @@ try {
     ];
     console.log(`${label.padEnd(21)} ${cells.join(' ')}`);
   }
-} finally {
-  spawner.close();
-  rmSync(dir, { recursive: true, force: true });
 }

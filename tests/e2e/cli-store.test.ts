@@ -225,6 +225,42 @@ describe('persisted runs', () => {
     expect(text.stdout).toContain('process exited unexpectedly');
   });
 
+  it('a 300-step run killed with SIGKILL mid-run keeps its finished steps; the next command closes the rest', async () => {
+    const pidFile = join(home, 'middle.pid');
+    const lines = ['type: chain', 'steps:'];
+    for (let i = 0; i < 300; i++) {
+      lines.push(`  - name: s${i}`);
+      if (i === 10) lines.push('    command: echo ten', '    output: TEN');
+      else if (i === 150) lines.push(`    command: sh -c 'echo $$ > ${pidFile}; exec sleep 300'`);
+      else lines.push('    command: "true"');
+    }
+    const file = dagFile('many', lines.join('\n'));
+    const background = await startInBackground([file, '-r', 'm1'], 'step s150: running');
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
+    const stepPid = Number(readFileSync(pidFile, 'utf8'));
+    background.child.kill('SIGKILL');
+    await background.exit;
+
+    // The next command's recovery closes the run and its running step, and ends the step.
+    const run = await statusJson('many', 'm1');
+    await waitFor(() => !processRunning(stepPid));
+    expect(run.statusLabel).toBe('failed');
+    expect(run.nodes).toHaveLength(300);
+    run.nodes.slice(0, 150).forEach((node, i) => {
+      expect([node.step.name, node.statusLabel], node.step.name).toEqual([`s${i}`, 'finished']);
+      expect(existsSync(node.stdout), node.step.name).toBe(true);
+    });
+    expect(readFileSync(run.nodes[10]!.stdout, 'utf8')).toBe('ten\n');
+    expect(run.nodes[150]).toMatchObject({
+      statusLabel: 'failed',
+      error: 'process exited unexpectedly',
+    });
+    expect(run.nodes.slice(151).every((node) => node.statusLabel === 'not started')).toBe(true);
+    expect(run.nodes.some((node) => node.status === 1)).toBe(false);
+    // Only one recovery: a later command finds nothing left to close.
+    expect((await statusJson('many', 'm1')).statusLabel).toBe('failed');
+  });
+
   it('restart stops the running run and starts a new one with the same params', async () => {
     const marker = join(home, 'restarted');
     const file = dagFile(

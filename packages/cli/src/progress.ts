@@ -102,15 +102,30 @@ class LiveView implements ProgressView {
   private draw(): void {
     const run = this.run;
     if (!run) return;
-    const nodes = [...run.nodes, ...Object.values(run.handlers).filter((n) => n.status !== 0)];
+    let nodes = [...run.nodes, ...Object.values(run.handlers).filter((n) => n.status !== 0)];
+    const header = [`${run.name} ${run.dagRunId} — ${dagRunStatusLabel(run.status)}`];
+    // A run larger than the terminal: the counts, then the steps worth a look (running, failed,
+    // canceled) as far as they fit; the table stays a screen, however many steps the run has.
+    const room = Math.max(5, (this.stream.rows || 24) - 3);
+    if (nodes.length > room) {
+      const counts = new Map<number, number>();
+      for (const node of nodes) counts.set(node.status, (counts.get(node.status) ?? 0) + 1);
+      header.push(
+        `  ${[...counts].map(([status, n]) => `${n} ${nodeStatusLabel(status as NodeState['status'])}`).join(', ')}`,
+      );
+      nodes = nodes.filter((n) => n.status === 1 || n.status === 2 || n.status === 3);
+      nodes = nodes.slice(0, room - 1);
+    }
     const width = Math.max(4, ...nodes.map((n) => n.step.name.length));
     const lines = [
-      `${run.name} ${run.dagRunId} — ${dagRunStatusLabel(run.status)}`,
+      ...header,
       ...nodes.map(
         (n) =>
           `  ${COLORS[n.status] ?? ''}●\x1b[0m ${n.step.name.padEnd(width)}  ${describeNode(n)}`,
       ),
     ];
+    // Blank out what a longer earlier table left below this one.
+    while (lines.length < this.drawnLines) lines.push('');
     const up = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A` : '';
     this.stream.write(`${up}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
     this.drawnLines = lines.length;

@@ -12,7 +12,10 @@ import type { DagRunRef, DagRunSnapshot, RunEvent } from './run/types.js';
 
 /**
  * Persistence port of the runner. The runner awaits each call in order before it goes on, so a
- * crash loses at most the step in flight. Events carry live objects: copy what you keep.
+ * crash loses at most the step in flight. Events carry live objects: copy what you keep. A step
+ * event stands for its node and the run-level fields (the runner emits one for every change of
+ * a node), and `run-finished` for the whole run: a recorder may write only those, so that an
+ * event costs the same whatever the size of the run.
  */
 export interface RunRecorder {
   record(event: RunEvent): Promise<void>;

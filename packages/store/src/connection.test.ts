@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DaguError } from '@dagu-ts/core';
+import { DagRunStatus, DaguError, NodeStatus } from '@dagu-ts/core';
 import { acquireConnection, APPLICATION_ID, BUSY_TIMEOUT_MS } from './connection.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
 import { openStore } from './store.js';
-import { dagOf, recordRun, tempDir } from './test-fixtures/helpers.js';
+import { dagOf, nodeOf, recordRun, snapshotOf, tempDir } from './test-fixtures/helpers.js';
 
 const work = tempDir('dagu-connection-');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -57,6 +57,7 @@ describe('opening and migrating', () => {
       .all()
       .map((row) => (row as { name: string }).name);
     expect(tables).toEqual([
+      'attempt_nodes',
       'attempts',
       'cancel_requests',
       'dag_definitions',
@@ -100,6 +101,62 @@ describe('opening and migrating', () => {
     second.release();
     expect(db.open).toBe(false);
     expect(acquireConnection(file).connection).not.toBe(first.connection);
+  });
+});
+
+describe('migrating history written by an earlier schema', () => {
+  it('moves the nodes of whole-snapshot attempts (schema 2) into their own rows', async () => {
+    const home = tempDir('v2-', work);
+    const dag = dagOf('old', ['a', 'b'], 'handlerOn:\n  exit:\n    command: "true"');
+    const run = snapshotOf(dag, { dagRunId: 'o1', status: DagRunStatus.Success });
+    run.nodes[0]!.status = NodeStatus.Success;
+    run.nodes[0]!.outputs = { X: 'X=1' };
+    run.nodes[1]!.status = NodeStatus.Failed;
+    run.nodes[1]!.error = 'exit status 1';
+    run.handlers.onExit = { ...nodeOf(dag.handlerOn.onExit!), status: NodeStatus.Success };
+    // A database exactly as schema 2 left it: each attempt holds the whole snapshot.
+    mkdirSync(join(home, 'data'), { recursive: true });
+    const raw = new Database(join(home, 'data', 'dagu.db'));
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) raw.exec(migration.sql);
+    raw.pragma(`application_id = ${APPLICATION_ID}`);
+    raw.pragma('user_version = 2');
+    raw
+      .prepare("INSERT INTO dag_definitions (id, hash, definition) VALUES (1, 'h', ?)")
+      .run(JSON.stringify(dag));
+    raw
+      .prepare(
+        `INSERT INTO dag_runs (id, name, dag_run_id, is_root, root_name, root_dag_run_id, status,
+           trigger, queue, created_at, updated_at, definition_id, attempt_seq, attempt_id)
+         VALUES (1, 'old', 'o1', 1, 'old', 'o1', 4, 'cli', 'old', 1, 1, 1, 1, ?)`,
+      )
+      .run(run.attemptId);
+    raw
+      .prepare(
+        `INSERT INTO attempts (run, seq, attempt_id, status, created_at, updated_at, snapshot)
+         VALUES (1, 1, ?, 4, 1, 1, ?)`,
+      )
+      .run(run.attemptId, JSON.stringify(run));
+    raw.close();
+
+    const store = openStore({ home });
+    try {
+      const stored = (await store.runs.getRun('old', 'o1'))!.snapshot;
+      expect(stored).toEqual(JSON.parse(JSON.stringify(run)));
+      expect((await store.runs.listRuns({ name: 'old' })).runs[0]).toEqual(stored);
+    } finally {
+      store.close();
+    }
+    const check = new Database(join(home, 'data', 'dagu.db'), { readonly: true });
+    const attempt = check.prepare('SELECT snapshot FROM attempts').get() as { snapshot: string };
+    expect(Object.keys(JSON.parse(attempt.snapshot))).not.toContain('nodes');
+    expect(
+      check.prepare('SELECT slot, handler, status FROM attempt_nodes ORDER BY slot').all(),
+    ).toEqual([
+      { slot: -1, handler: 'onExit', status: NodeStatus.Success },
+      { slot: 0, handler: null, status: NodeStatus.Success },
+      { slot: 1, handler: null, status: NodeStatus.Failed },
+    ]);
+    check.close();
   });
 });
 

@@ -128,6 +128,42 @@ CREATE TABLE step_processes (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 3,
+    name: 'node state in its own rows',
+    sql: `
+-- One row per node (step or handler) of an attempt, so that a step's event rewrites its own row
+-- and nothing else: the cost of a write no longer grows with the size of the run. The attempt's
+-- snapshot keeps the run-level fields only; a snapshot is read back as those plus these rows.
+CREATE TABLE attempt_nodes (
+  id      INTEGER PRIMARY KEY,
+  attempt INTEGER NOT NULL REFERENCES attempts (id) ON DELETE CASCADE,
+  slot    INTEGER NOT NULL, -- index in the snapshot's nodes; a handler: onSuccess -4,
+                            -- onFailure -3, onCancel -2, onExit -1
+  handler TEXT,             -- the handler's name (slot < 0)
+  status  INTEGER NOT NULL, -- NodeStatus, as in state
+  step    TEXT NOT NULL,    -- the node's Step as JSON (written with the row, never changed)
+  state   TEXT NOT NULL,    -- the rest of the NodeState as JSON
+  UNIQUE (attempt, slot)
+);
+
+INSERT INTO attempt_nodes (attempt, slot, handler, status, step, state)
+SELECT a.id, n.key, NULL, json_extract(n.value, '$.status'), json_extract(n.value, '$.step'),
+       json_remove(n.value, '$.step')
+FROM attempts a, json_each(a.snapshot, '$.nodes') n;
+
+INSERT INTO attempt_nodes (attempt, slot, handler, status, step, state)
+SELECT a.id,
+       CASE h.key WHEN 'onSuccess' THEN -4 WHEN 'onFailure' THEN -3 WHEN 'onCancel' THEN -2
+                  ELSE -1 END,
+       h.key, json_extract(h.value, '$.status'), json_extract(h.value, '$.step'),
+       json_remove(h.value, '$.step')
+FROM attempts a, json_each(a.snapshot, '$.handlers') h
+WHERE h.key IN ('onSuccess', 'onFailure', 'onCancel', 'onExit');
+
+UPDATE attempts SET snapshot = json_remove(snapshot, '$.nodes', '$.handlers');
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -401,6 +401,7 @@ describe('closeAbandonedRuns', () => {
     const run = snapshotOf(dag, { dagRunId: 'dead', pid });
     await store.runs.record({ type: 'run-started', run, dag });
     run.nodes[0]!.status = NodeStatus.Success;
+    await store.runs.record({ type: 'step-finished', run, node: run.nodes[0]! });
     run.nodes[1]!.status = NodeStatus.Running;
     await store.runs.record({ type: 'step-started', run, node: run.nodes[1]! });
     await store.cancels.requestCancel('crash', 'dead');

@@ -1,17 +1,21 @@
 // Run history on SQLite: core's RunStore (and so the runner's RunRecorder). Every state change is
-// written in one transaction; a run row mirrors its latest attempt for listing, and each attempt
-// keeps the full DagRunSnapshot as JSON.
+// written in one transaction; a run row mirrors its latest attempt for listing, each attempt keeps
+// the run-level fields of its DagRunSnapshot as JSON, and each of its nodes has a row of its own
+// (attempt_nodes): a step's event rewrites that node's row alone, and the attempt and run rows
+// only when a run-level field changed, so the cost of an event does not grow with the run.
 import { createHash } from 'node:crypto';
 import {
   DaguError,
   DagRunStatus,
   FileLogStore,
+  HANDLER_NAMES,
   NodeStatus,
   type Dag,
   type DagRunRef,
   type DagRunSnapshot,
   type DagRunSummary,
   type LogStore,
+  type HandlerName,
   type NodeState,
   type RunEvent,
   type RunPage,
@@ -73,16 +77,42 @@ interface AttemptRow {
   snapshot: string;
 }
 
-interface StoredRow extends RunRow {
+/** An attempt's run-level JSON and its row id, from which its whole snapshot is assembled. */
+interface SnapshotRow {
+  attempt_row: number;
   snapshot: string;
+}
+
+interface StoredRow extends RunRow, SnapshotRow {
   definition: string;
+}
+
+interface NodeRow {
+  attempt: number;
+  slot: number;
+  handler: string | null;
+  step: string;
+  state: string;
+}
+
+/**
+ * What the recorder knows of an attempt it is writing, so that an event costs one node row: the
+ * row ids, each node's slot, and the JSON last written of the run-level fields and of each node.
+ */
+interface LiveAttempt {
+  runRow: number;
+  attemptRow: number;
+  runLevel: string;
+  slots: Map<NodeState, number>;
+  written: Map<number, string>;
 }
 
 const RUN_COLUMNS = `r.id, r.name, r.dag_run_id, r.status, r.trigger, r.queue, r.queued_at, r.claimed_at,
   r.owner_pid, r.owner_start, r.owner_host, r.attempt_seq, r.attempt_id`;
 
 /** A run with its latest attempt and definition; `index` forces the index of dag_runs. */
-const storedFrom = (index?: string): string => `SELECT ${RUN_COLUMNS}, a.snapshot, d.definition
+const storedFrom = (index?: string): string => `SELECT ${RUN_COLUMNS}, a.id AS attempt_row,
+  a.snapshot, d.definition
   FROM dag_runs r${index ? ` INDEXED BY ${index}` : ''}
   JOIN attempts a ON a.run = r.id AND a.seq = r.attempt_seq
   JOIN dag_definitions d ON d.id = r.definition_id`;
@@ -114,6 +144,8 @@ export class SqliteRunStore implements RunStore {
   private readonly connection: Connection;
   private readonly now: () => Date;
   private readonly logs: LogStore;
+  /** Attempts being recorded through this store, by runKey; dropped when their run finishes. */
+  private readonly live = new Map<string, LiveAttempt>();
 
   constructor(connection: Connection, options: SqliteRunStoreOptions = {}) {
     this.connection = connection;
@@ -138,33 +170,88 @@ export class SqliteRunStore implements RunStore {
 
   private recordEvent(event: RunEvent, trigger: RunTrigger | undefined): void {
     const now = this.now().getTime();
+    const run = event.run;
+    const key = runKey(run);
     if (event.type === 'run-started') {
-      this.connection.write(() =>
-        this.recordStart(event.run, event.dag, event.trigger ?? trigger, now),
+      this.live.delete(key);
+      const live = this.connection.write(() =>
+        this.recordStart(run, event.dag, event.trigger ?? trigger, now),
       );
+      this.live.set(key, live);
       return;
     }
-    const run = event.run;
-    const snapshot = JSON.stringify(run);
-    this.connection.write(() => {
-      const row = this.findRow(run);
-      if (!row) throw unknownRun(run);
-      const updated = this.prepare(
-        'UPDATE attempts SET status = ?, updated_at = ?, snapshot = ? WHERE run = ? AND attempt_id = ?',
-      ).run(run.status, now, snapshot, row.id, run.attemptId);
-      if (updated.changes === 0) throw unknownRun(run);
-      // Only the latest attempt speaks for the run.
-      this.prepare(
-        `UPDATE dag_runs SET status = @status, params = @params, updated_at = @now,
-           started_at = @startedAt, finished_at = @finishedAt, error = @error, log_path = @log
-         WHERE id = @id AND attempt_id = @attemptId`,
-      ).run({ ...runColumns(run), now, id: row.id, attemptId: run.attemptId });
-      if (event.type === 'run-finished')
-        this.prepare('DELETE FROM cancel_requests WHERE name = ? AND dag_run_id = ?').run(
-          run.name,
-          run.dagRunId,
-        );
-    });
+    let live = this.live.get(key);
+    const runLevel = runLevelJson(run);
+    // The node rows this event changes, with their JSON; the whole run when it ends (a node
+    // changed without its own event is never lost).
+    const nodes = event.type === 'run-finished' ? allNodes(run) : [event.node];
+    const changed: Array<{ slot: number; node: NodeState; json: string }> = [];
+    try {
+      this.connection.write(() => {
+        live ??= this.loadLive(run);
+        for (const node of nodes) {
+          const slot = slotOf(live, run, node);
+          const json = nodeStateJson(node);
+          if (live.written.get(slot) !== json) changed.push({ slot, node, json });
+        }
+        for (const { slot, node, json } of changed) {
+          const updated = this.prepare(
+            'UPDATE attempt_nodes SET status = ?, state = ? WHERE attempt = ? AND slot = ?',
+          ).run(node.status, json, live.attemptRow, slot);
+          if (updated.changes === 0) throw unknownRun(run);
+        }
+        if (runLevel !== live.runLevel) {
+          const updated = this.prepare(
+            'UPDATE attempts SET status = ?, updated_at = ?, snapshot = ? WHERE id = ? AND attempt_id = ?',
+          ).run(run.status, now, runLevel, live.attemptRow, run.attemptId);
+          if (updated.changes === 0) throw unknownRun(run);
+          // Only the latest attempt speaks for the run.
+          this.prepare(
+            `UPDATE dag_runs SET status = @status, params = @params, updated_at = @now,
+               started_at = @startedAt, finished_at = @finishedAt, error = @error, log_path = @log
+             WHERE id = @id AND attempt_id = @attemptId`,
+          ).run({ ...runColumns(run), now, id: live.runRow, attemptId: run.attemptId });
+        }
+        if (event.type === 'run-finished')
+          this.prepare('DELETE FROM cancel_requests WHERE name = ? AND dag_run_id = ?').run(
+            run.name,
+            run.dagRunId,
+          );
+      });
+    } catch (error) {
+      // What this store believes written may be wrong now: read it again at the next event.
+      this.live.delete(key);
+      throw error;
+    }
+    if (event.type === 'run-finished') {
+      this.live.delete(key);
+      return;
+    }
+    live!.runLevel = runLevel;
+    for (const { slot, json } of changed) live!.written.set(slot, json);
+    this.live.set(key, live!);
+  }
+
+  /** The recording state of an attempt this store did not start (or forgot after a failure). */
+  private loadLive(run: DagRunSnapshot): LiveAttempt {
+    const row = this.findRow(run);
+    if (!row) throw unknownRun(run);
+    const attempt = this.prepare(
+      'SELECT id, snapshot FROM attempts WHERE run = ? AND attempt_id = ?',
+    ).get(row.id, run.attemptId) as { id: number; snapshot: string } | undefined;
+    if (!attempt) throw unknownRun(run);
+    const written = new Map<number, string>();
+    for (const node of this.prepare('SELECT slot, state FROM attempt_nodes WHERE attempt = ?').all(
+      attempt.id,
+    ) as Array<{ slot: number; state: string }>)
+      written.set(node.slot, node.state);
+    return {
+      runRow: row.id,
+      attemptRow: attempt.id,
+      runLevel: attempt.snapshot,
+      slots: slotsOf(run),
+      written,
+    };
   }
 
   private recordStart(
@@ -172,7 +259,7 @@ export class SqliteRunStore implements RunStore {
     dag: Dag,
     trigger: RunTrigger | undefined,
     now: number,
-  ): void {
+  ): LiveAttempt {
     const owner = {
       ownerPid: run.pid > 0 ? run.pid : null,
       ownerStart: run.pid === process.pid ? ownIdentity() : (processStartIdentity(run.pid) ?? ''),
@@ -180,16 +267,14 @@ export class SqliteRunStore implements RunStore {
     };
     const definitionId = this.definitionId(dag);
     const existing = this.findRow(run);
-    if (!existing) {
-      this.insertRun(run, {
+    if (!existing)
+      return this.insertRun(run, {
         definitionId,
         trigger: trigger ?? (run.parent ? 'child' : 'cli'),
         queue: dag.queue ?? dag.name,
         now,
         ...owner,
       });
-      return;
-    }
     // A new attempt of a known run: a retry, or the start of a queued run. Never while another
     // live process executes it (this process knows its own runners; the store cannot).
     if (
@@ -205,18 +290,20 @@ export class SqliteRunStore implements RunStore {
         `dag-run ID ${run.dagRunId} of DAG ${run.name} is already running (pid ${existing.owner_pid})`,
       );
     const stored = { ...run, queuedAt: run.queuedAt || existing.queued_at };
-    const snapshot = JSON.stringify(stored);
     const latest = this.latestAttempt(existing);
     let seq: number;
+    let attempt: { attemptRow: number; runLevel: string; written: Map<number, string> };
     if (latest && (latest.attempt_id === run.attemptId || latest.status === DagRunStatus.Queued)) {
       // The same attempt recorded again, or the placeholder attempt of a queued run: replace it.
       seq = latest.seq;
+      const runLevel = runLevelJson(stored);
       this.prepare(
         'UPDATE attempts SET attempt_id = ?, status = ?, updated_at = ?, snapshot = ? WHERE id = ?',
-      ).run(run.attemptId, run.status, now, snapshot, latest.id);
+      ).run(run.attemptId, run.status, now, runLevel, latest.id);
+      attempt = { attemptRow: latest.id, runLevel, written: this.saveNodes(latest.id, stored) };
     } else {
       seq = (latest?.seq ?? 0) + 1;
-      this.insertAttempt(existing.id, seq, run, snapshot, now);
+      attempt = this.insertAttempt(existing.id, seq, stored, now);
     }
     this.prepare(
       `UPDATE dag_runs SET status = @status, params = @params, updated_at = @now,
@@ -235,6 +322,7 @@ export class SqliteRunStore implements RunStore {
       now,
       id: existing.id,
     });
+    return { runRow: existing.id, ...attempt, slots: slotsOf(run) };
   }
 
   private insertRun(
@@ -248,7 +336,7 @@ export class SqliteRunStore implements RunStore {
       ownerStart: string | null;
       ownerHost: string | null;
     },
-  ): number {
+  ): LiveAttempt {
     const createdAt =
       timeOf(run.queuedAt) ?? timeOf(run.startedAt) ?? timeOf(run.finishedAt) ?? row.now;
     // Positional parameters: this is the hot statement of imports and of every new run.
@@ -284,21 +372,88 @@ export class SqliteRunStore implements RunStore {
       run.log,
     );
     const id = Number(inserted.lastInsertRowid);
-    this.insertAttempt(id, 1, run, JSON.stringify(run), row.now);
-    return id;
+    return { runRow: id, ...this.insertAttempt(id, 1, run, row.now), slots: slotsOf(run) };
   }
 
   private insertAttempt(
     runId: number,
     seq: number,
     run: DagRunSnapshot,
-    snapshot: string,
     now: number,
-  ): void {
-    this.prepare(
-      `INSERT INTO attempts (run, seq, attempt_id, status, created_at, updated_at, snapshot)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(runId, seq, run.attemptId, run.status, now, now, snapshot);
+  ): { attemptRow: number; runLevel: string; written: Map<number, string> } {
+    const runLevel = runLevelJson(run);
+    const attemptRow = Number(
+      this.prepare(
+        `INSERT INTO attempts (run, seq, attempt_id, status, created_at, updated_at, snapshot)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).run(runId, seq, run.attemptId, run.status, now, now, runLevel).lastInsertRowid,
+    );
+    return { attemptRow, runLevel, written: this.saveNodes(attemptRow, run, { fresh: true }) };
+  }
+
+  /** Writes every node row of an attempt anew; returns the state JSON written for each slot. */
+  private saveNodes(
+    attemptRow: number,
+    run: DagRunSnapshot,
+    options: { fresh?: boolean } = {},
+  ): Map<number, string> {
+    // A new attempt has no rows yet: imports of many runs skip the delete.
+    if (!options.fresh) this.prepare('DELETE FROM attempt_nodes WHERE attempt = ?').run(attemptRow);
+    const insert = this.prepare(
+      `INSERT INTO attempt_nodes (attempt, slot, handler, status, step, state)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    const written = new Map<number, string>();
+    const save = (slot: number, handler: string | null, node: NodeState): void => {
+      const state = nodeStateJson(node);
+      insert.run(attemptRow, slot, handler, node.status, JSON.stringify(node.step), state);
+      written.set(slot, state);
+    };
+    run.nodes.forEach((node, index) => save(index, null, node));
+    for (const name of HANDLER_NAMES) {
+      const node = run.handlers[name];
+      if (node) save(handlerSlot(name), name, node);
+    }
+    return written;
+  }
+
+  /** Whole snapshots of attempts from their run-level JSON and their node rows. */
+  private assemble(rows: readonly SnapshotRow[]): DagRunSnapshot[] {
+    if (rows.length === 0) return [];
+    const nodes = new Map<number, NodeRow[]>();
+    const found = (
+      rows.length === 1
+        ? this.prepare(
+            'SELECT attempt, slot, handler, step, state FROM attempt_nodes WHERE attempt = ? ORDER BY slot',
+          ).all(rows[0]!.attempt_row)
+        : this.prepare(
+            `SELECT attempt, slot, handler, step, state FROM attempt_nodes
+             WHERE attempt IN (SELECT value FROM json_each(?)) ORDER BY attempt, slot`,
+          ).all(JSON.stringify(rows.map((row) => row.attempt_row)))
+    ) as NodeRow[];
+    for (const node of found) {
+      let list = nodes.get(node.attempt);
+      if (!list) nodes.set(node.attempt, (list = []));
+      list.push(node);
+    }
+    return rows.map((row) => {
+      const snapshot = parseSnapshot(row.snapshot);
+      snapshot.nodes = [];
+      snapshot.handlers = {};
+      for (const node of nodes.get(row.attempt_row) ?? []) {
+        const state: NodeState = {
+          step: JSON.parse(node.step) as NodeState['step'],
+          ...(JSON.parse(node.state) as Omit<NodeState, 'step'>),
+        };
+        if (node.handler === null) snapshot.nodes.push(state);
+        else snapshot.handlers[node.handler as HandlerName] = state;
+      }
+      return snapshot;
+    });
+  }
+
+  private assembleOne(row: SnapshotRow): DagRunSnapshot {
+    return this.assemble([row])[0]!;
   }
 
   /** The definition's row, stored once per distinct content. */
@@ -378,14 +533,14 @@ export class SqliteRunStore implements RunStore {
     const row = this.prepare(
       `${storedFrom()} WHERE r.name = ? AND r.dag_run_id = ? AND r.is_root = 1`,
     ).get(name, dagRunId) as StoredRow | undefined;
-    return row && toStoredRun(row);
+    return row && this.toStoredRun(row);
   }
 
   async getLatestRun(name: string): Promise<StoredRun | undefined> {
     const row = this.prepare(
       `${storedFrom('dag_runs_by_name')} WHERE r.name = ? AND r.is_root = 1 ${ORDER} LIMIT 1`,
     ).get(name) as StoredRow | undefined;
-    return row && toStoredRun(row);
+    return row && this.toStoredRun(row);
   }
 
   async getChildRun(root: DagRunRef, childDagRunId: string): Promise<StoredRun | undefined> {
@@ -393,27 +548,28 @@ export class SqliteRunStore implements RunStore {
       `${storedFrom()} WHERE r.root_name = ? AND r.root_dag_run_id = ? AND r.dag_run_id = ?
          AND r.is_root = 0`,
     ).get(root.name, root.dagRunId, childDagRunId) as StoredRow | undefined;
-    return row && toStoredRun(row);
+    return row && this.toStoredRun(row);
   }
 
   /** Every child (and grandchild) run of a root run, oldest first. */
   async listChildRuns(root: DagRunRef): Promise<DagRunSnapshot[]> {
     const rows = this.prepare(
-      `SELECT a.snapshot FROM dag_runs r
+      `SELECT a.id AS attempt_row, a.snapshot FROM dag_runs r
          JOIN attempts a ON a.run = r.id AND a.seq = r.attempt_seq
        WHERE r.root_name = ? AND r.root_dag_run_id = ? AND r.is_root = 0
        ORDER BY r.created_at, r.id`,
-    ).all(root.name, root.dagRunId) as Array<{ snapshot: string }>;
-    return rows.map((row) => parseSnapshot(row.snapshot));
+    ).all(root.name, root.dagRunId) as SnapshotRow[];
+    return this.assemble(rows);
   }
 
   async listRuns(query: RunQuery): Promise<RunPage> {
-    return this.page(
+    const page = this.page(
       query,
-      `SELECT a.snapshot FROM dag_runs r{index}
+      `SELECT a.id AS attempt_row, a.snapshot FROM dag_runs r{index}
          JOIN attempts a ON a.run = r.id AND a.seq = r.attempt_seq`,
-      (row: { snapshot: string }) => parseSnapshot(row.snapshot),
+      (row: SnapshotRow) => row,
     );
+    return { runs: this.assemble(page.runs), total: page.total };
   }
 
   /**
@@ -480,10 +636,10 @@ export class SqliteRunStore implements RunStore {
 
   async listAttempts(name: string, dagRunId: string): Promise<DagRunSnapshot[]> {
     const rows = this.prepare(
-      `SELECT a.snapshot FROM dag_runs r JOIN attempts a ON a.run = r.id
+      `SELECT a.id AS attempt_row, a.snapshot FROM dag_runs r JOIN attempts a ON a.run = r.id
        WHERE r.name = ? AND r.dag_run_id = ? AND r.is_root = 1 ORDER BY a.seq`,
-    ).all(name, dagRunId) as Array<{ snapshot: string }>;
-    return rows.map((row) => parseSnapshot(row.snapshot));
+    ).all(name, dagRunId) as SnapshotRow[];
+    return this.assemble(rows);
   }
 
   // ---- changing a stored run ---------------------------------------------------------------------
@@ -537,10 +693,14 @@ export class SqliteRunStore implements RunStore {
         );
       const attempt = this.latestAttempt(row);
       if (!attempt) throw runNotFound(name, dagRunId);
-      const snapshot = parseSnapshot(attempt.snapshot);
-      const node = snapshot.nodes.findLast((n) => n.step.name === stepName);
+      const snapshot = this.assembleOne({ attempt_row: attempt.id, snapshot: attempt.snapshot });
+      const index = snapshot.nodes.findLastIndex((n) => n.step.name === stepName);
+      const node = snapshot.nodes[index];
       if (!node) throw new DaguError('not_found', `step ${stepName} not found in DAG ${row.name}`);
       node.status = status;
+      this.prepare(
+        'UPDATE attempt_nodes SET status = ?, state = ? WHERE attempt = ? AND slot = ?',
+      ).run(status, nodeStateJson(node), attempt.id, index);
       this.saveAttempt(row.id, attempt.id, snapshot, now);
       return snapshot;
     });
@@ -570,6 +730,7 @@ export class SqliteRunStore implements RunStore {
     });
   }
 
+  /** Writes the run-level fields of an attempt (its node rows are written on their own). */
   private saveAttempt(
     runId: number,
     attemptId: number,
@@ -579,7 +740,7 @@ export class SqliteRunStore implements RunStore {
     this.prepare('UPDATE attempts SET status = ?, updated_at = ?, snapshot = ? WHERE id = ?').run(
       snapshot.status,
       now,
-      JSON.stringify(snapshot),
+      runLevelJson(snapshot),
       attemptId,
     );
     this.prepare('UPDATE dag_runs SET updated_at = ? WHERE id = ?').run(now, runId);
@@ -640,12 +801,18 @@ export class SqliteRunStore implements RunStore {
       }>;
       const definitions = new Map<number, number>();
       for (const run of runs) {
-        for (const attempt of this.prepare('SELECT id, snapshot FROM attempts WHERE run = ?').all(
-          run.id,
-        ) as Array<{ id: number; snapshot: string }>) {
-          const snapshot = JSON.stringify(rewrite(parseSnapshot(attempt.snapshot)));
-          this.prepare('UPDATE attempts SET snapshot = ? WHERE id = ?').run(snapshot, attempt.id);
-        }
+        const attempts = this.prepare(
+          'SELECT id AS attempt_row, snapshot FROM attempts WHERE run = ?',
+        ).all(run.id) as SnapshotRow[];
+        this.assemble(attempts).forEach((snapshot, index) => {
+          const attemptRow = attempts[index]!.attempt_row;
+          const renamed = rewrite(snapshot);
+          this.prepare('UPDATE attempts SET snapshot = ? WHERE id = ?').run(
+            runLevelJson(renamed),
+            attemptRow,
+          );
+          this.saveNodes(attemptRow, renamed);
+        });
         if (run.name !== from) continue;
         let definitionId = definitions.get(run.definition_id);
         if (definitionId === undefined) {
@@ -712,10 +879,10 @@ export class SqliteRunStore implements RunStore {
         }>;
         for (const run of tree) {
           definitions.add(run.definition_id);
-          const attempts = this.prepare('SELECT snapshot FROM attempts WHERE run = ?').all(
-            run.id,
-          ) as Array<{ snapshot: string }>;
-          for (const attempt of attempts) doomed.push(parseSnapshot(attempt.snapshot));
+          const attempts = this.prepare(
+            'SELECT id AS attempt_row, snapshot FROM attempts WHERE run = ?',
+          ).all(run.id) as SnapshotRow[];
+          for (const attempt of this.assemble(attempts)) doomed.push(attempt);
           this.prepare('DELETE FROM cancel_requests WHERE name = ? AND dag_run_id = ?').run(
             run.name,
             run.dag_run_id,
@@ -768,21 +935,24 @@ export class SqliteRunStore implements RunStore {
       if (!row) return undefined;
       const attempt = this.latestAttempt(row);
       if (!attempt) return undefined;
-      const snapshot = parseSnapshot(attempt.snapshot);
+      const snapshot = this.assembleOne({ attempt_row: attempt.id, snapshot: attempt.snapshot });
       snapshot.status = DagRunStatus.Failed;
       snapshot.error = ABANDONED_RUN_ERROR;
       snapshot.finishedAt = finishedAt;
-      const nodes: NodeState[] = [...snapshot.nodes, ...Object.values(snapshot.handlers)];
-      for (const node of nodes) {
+      const slots = slotsOf(snapshot);
+      for (const node of allNodes(snapshot)) {
         if (node.status !== NodeStatus.Running) continue;
         node.status = NodeStatus.Failed;
         node.error ||= ABANDONED_RUN_ERROR;
         node.finishedAt ||= finishedAt;
+        this.prepare(
+          'UPDATE attempt_nodes SET status = ?, state = ? WHERE attempt = ? AND slot = ?',
+        ).run(node.status, nodeStateJson(node), attempt.id, slots.get(node));
       }
       this.prepare('UPDATE attempts SET status = ?, updated_at = ?, snapshot = ? WHERE id = ?').run(
         snapshot.status,
         now.getTime(),
-        JSON.stringify(snapshot),
+        runLevelJson(snapshot),
         attempt.id,
       );
       this.prepare(
@@ -798,6 +968,16 @@ export class SqliteRunStore implements RunStore {
   }
 
   // ---- lookups -----------------------------------------------------------------------------------
+
+  private toStoredRun(row: StoredRow): StoredRun {
+    return {
+      snapshot: this.assembleOne(row),
+      dag: JSON.parse(row.definition) as Dag,
+      trigger: row.trigger as RunTrigger,
+      queue: row.queue,
+      ownerPid: row.owner_pid ?? undefined,
+    };
+  }
 
   private prepare(sql: string) {
     return this.connection.prepare(sql);
@@ -870,14 +1050,56 @@ function toSummary(row: SummaryRow): DagRunSummary {
   };
 }
 
-function toStoredRun(row: StoredRow): StoredRun {
-  return {
-    snapshot: parseSnapshot(row.snapshot),
-    dag: JSON.parse(row.definition) as Dag,
-    trigger: row.trigger as RunTrigger,
-    queue: row.queue,
-    ownerPid: row.owner_pid ?? undefined,
-  };
+/** The run-level fields of a snapshot, as the attempt row keeps them. */
+function runLevelJson(run: DagRunSnapshot): string {
+  const { nodes: _nodes, handlers: _handlers, ...runLevel } = run;
+  return JSON.stringify(runLevel);
+}
+
+/** A node row's state: the NodeState without its step (written once with the row). */
+function nodeStateJson(node: NodeState): string {
+  const { step: _step, ...state } = node;
+  return JSON.stringify(state);
+}
+
+function handlerSlot(name: HandlerName): number {
+  return HANDLER_NAMES.indexOf(name) - HANDLER_NAMES.length;
+}
+
+function allNodes(run: DagRunSnapshot): NodeState[] {
+  return [...run.nodes, ...Object.values(run.handlers)];
+}
+
+/** Each node of a snapshot (handlers included) with its row's slot. */
+function slotsOf(run: DagRunSnapshot): Map<NodeState, number> {
+  const slots = new Map<NodeState, number>();
+  run.nodes.forEach((node, index) => slots.set(node, index));
+  for (const name of HANDLER_NAMES) {
+    const node = run.handlers[name];
+    if (node) slots.set(node, handlerSlot(name));
+  }
+  return slots;
+}
+
+/** The slot of an event's node; a node object the attempt did not start with is found by place. */
+function slotOf(live: LiveAttempt, run: DagRunSnapshot, node: NodeState): number {
+  let slot = live.slots.get(node);
+  if (slot === undefined) {
+    live.slots = slotsOf(run);
+    slot = live.slots.get(node);
+  }
+  if (slot === undefined)
+    throw new DaguError(
+      'internal_error',
+      `step ${node.step.name} is not a node of ${run.name}/${run.dagRunId}`,
+    );
+  return slot;
+}
+
+/** Identifies a run across the recorder's events (a child run by its root). */
+function runKey(run: DagRunSnapshot): string {
+  const { root, name, dagRunId, attemptId } = run;
+  return `${root.name}\u0000${root.dagRunId}\u0000${name}\u0000${dagRunId}\u0000${attemptId}`;
 }
 
 function parseSnapshot(json: string): DagRunSnapshot {

@@ -10,7 +10,7 @@ import { ResilientRecorder } from './recording.js';
 import { DagRunner } from './runner.js';
 import { DagRunStatus } from './status.js';
 import type { RunRecorder } from '../ports.js';
-import type { DagRunSnapshot, RunEvent } from './types.js';
+import type { DagRunSnapshot, NodeState, RunEvent } from './types.js';
 
 const work = mkdtempSync(join(tmpdir(), 'dagu-recording-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -63,10 +63,16 @@ describe('a run on a failing store', () => {
 });
 
 describe('ResilientRecorder', () => {
-  const event = (name: string, status: DagRunStatus): RunEvent => ({
+  /** One step per run name, so that repeated events are updates of the same step. */
+  const steps = new Map<string, NodeState>();
+  const stepOf = (name: string): NodeState => {
+    if (!steps.has(name)) steps.set(name, { step: { name } } as NodeState);
+    return steps.get(name)!;
+  };
+  const event = (name: string, status: DagRunStatus, node = stepOf(name)): RunEvent => ({
     type: 'step-updated',
     run: { name, dagRunId: 'r', root: { name, dagRunId: 'r' }, status } as DagRunSnapshot,
-    node: {} as never,
+    node,
   });
 
   it('keeps only the latest pending event of each run and reports failure and recovery once', async () => {
@@ -93,6 +99,33 @@ describe('ResilientRecorder', () => {
     ]);
     expect(recovered).toHaveLength(1);
     expect(resilient.pendingCount).toBe(1);
+  });
+
+  it('writes every step whose own event was replaced while the store was down', async () => {
+    const written: Array<[RunEvent['type'], string]> = [];
+    let down = true;
+    const resilient = new ResilientRecorder(
+      {
+        record: async (e) => {
+          if (down) throw new StoreUnavailableError('disk full');
+          written.push([e.type, 'node' in e ? e.node.step.name : '']);
+        },
+      },
+      { retryMs: 60_000 },
+    );
+    const one = { step: { name: 'one' } } as NodeState;
+    const two = { step: { name: 'two' } } as NodeState;
+    await resilient.record(event('c', DagRunStatus.Running, one));
+    await resilient.record(event('c', DagRunStatus.Running, two));
+    await resilient.record(event('c', DagRunStatus.Running, one));
+    down = false;
+    await resilient.record({ type: 'run-finished', run: event('c', DagRunStatus.Success).run });
+    expect(written).toEqual([
+      ['step-updated', 'two'],
+      ['step-updated', 'one'],
+      ['run-finished', ''],
+    ]);
+    expect(resilient.pendingCount).toBe(0);
   });
 
   it('passes a failed start on to the caller', async () => {

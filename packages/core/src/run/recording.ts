@@ -1,11 +1,12 @@
 // A recorder that a failing store cannot break. A run's start must be recorded (its failure
 // fails the start, so no run exists that the store does not know); after that, a failed write
 // (disk full, read-only database) must neither stop the run nor the process. Every event
-// carries the run's whole state, so only the latest one of each run needs writing: it stays
-// pending and is written with the next event of that run, or by a retry timer, once the store
-// takes writes again.
+// carries the run's live state, and a step's event records that step: so only the latest event
+// of each run needs writing, plus an update of each step whose own event was not written. They
+// stay pending and are written with the next event of that run, or by a retry timer, once the
+// store takes writes again.
 import type { RunRecorder } from '../ports.js';
-import type { RunEvent } from './types.js';
+import type { NodeState, RunEvent } from './types.js';
 
 export interface ResilientRecorderOptions {
   /** How long to wait before writing a pending event again (default 2 s). */
@@ -17,8 +18,14 @@ export interface ResilientRecorderOptions {
 }
 
 export class ResilientRecorder implements RunRecorder {
-  /** The latest unwritten event of each run, and whether writing it has failed. */
-  private readonly pending = new Map<string, { event: RunEvent; failed: boolean }>();
+  /**
+   * The latest unwritten event of each run, the steps of its earlier unwritten events, and
+   * whether writing has failed.
+   */
+  private readonly pending = new Map<
+    string,
+    { event: RunEvent; steps: Set<NodeState>; failed: boolean }
+  >();
   /** Writes in order, one at a time: a run's events never overtake each other. */
   private queue: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -35,7 +42,11 @@ export class ResilientRecorder implements RunRecorder {
       return written;
     }
     const key = runKey(event);
-    this.pending.set(key, { event, failed: this.pending.get(key)?.failed ?? false });
+    const earlier = this.pending.get(key);
+    const steps = earlier?.steps ?? new Set<NodeState>();
+    if (earlier && 'node' in earlier.event) steps.add(earlier.event.node);
+    if ('node' in event) steps.delete(event.node);
+    this.pending.set(key, { event, steps, failed: earlier?.failed ?? false });
     return this.enqueue(() => this.flush(key));
   }
 
@@ -53,6 +64,11 @@ export class ResilientRecorder implements RunRecorder {
     const entry = this.pending.get(key);
     if (!entry) return;
     try {
+      // Steps whose own event was replaced before it was written: their state as it is now.
+      for (const node of entry.steps) {
+        await this.inner.record({ type: 'step-updated', run: entry.event.run, node });
+        entry.steps.delete(node);
+      }
       await this.inner.record(entry.event);
     } catch (error) {
       if (!entry.failed) this.options.onError?.(error, entry.event);

@@ -126,7 +126,12 @@ export class DagRunner {
   private readonly options: DagRunOptions;
   private readonly listeners = new Set<RunEventListener>();
   private readonly nodesByName = new Map<string, NodeState>();
+  /** Each step's ancestors, computed when first needed (a long chain has n² of them). */
   private readonly ancestors = new Map<string, Set<string>>();
+  /** The nodes that may have outputs, in definition order: what outputsVisibleTo looks at. */
+  private readonly producers: NodeState[];
+  /** The nodes whose step has an id, for `${id.stdout}` references. */
+  private readonly withIds: NodeState[];
   private readonly running = new Map<NodeState, StepExecution>();
   private readonly stopped = new Set<StepExecution>();
   private recording: Promise<void> = Promise.resolve();
@@ -140,6 +145,18 @@ export class DagRunner {
   private lastError = '';
   private pumping = false;
   private pumpAgain = false;
+  /**
+   * The scheduler's worklists, so that a pass looks only at steps whose upstreams all ended
+   * (never at every step: that is quadratic in the size of the run). `waiting` counts each
+   * not-started step's upstreams that have not ended; at 0 its readiness is final: `ready`
+   * holds those that may start (in definition order), `marked` those marked canceled or
+   * skipped because of an upstream, whose event is still to be sent.
+   */
+  private readonly position = new Map<NodeState, number>();
+  private readonly downstream = new Map<NodeState, NodeState[]>();
+  private readonly waiting = new Map<NodeState, number>();
+  private readonly ready: NodeState[] = [];
+  private readonly marked: NodeState[] = [];
   private onIdle: (() => void) | undefined;
   private escalation: NodeJS.Timeout | undefined;
   private finished = false;
@@ -154,9 +171,12 @@ export class DagRunner {
     this.dagRunId = options.dagRunId ?? newDagRunId(this.clock.now().getTime());
     const nodes = this.dag.steps.map((step) => newNodeState(step));
     for (const node of nodes) this.nodesByName.set(node.step.name, node);
-    for (const step of this.dag.steps)
-      this.ancestors.set(step.name, this.collectAncestors(step.name));
     if (options.retry) this.restoreForRetry(nodes, options.retry);
+    this.withIds = nodes.filter((node) => node.step.id);
+    // Outputs come from steps with `output:` (and, in a retry, from the steps it keeps).
+    this.producers = nodes.filter(
+      (node) => node.step.output || Object.keys(node.outputs).length > 0,
+    );
     const handlers: DagRunSnapshot['handlers'] = {};
     for (const name of HANDLER_NAMES) {
       const step = this.dag.handlerOn[name];
@@ -211,8 +231,9 @@ export class DagRunner {
         )
         .map((n) => n.step.name);
       rerun = new Set(bad);
-      for (const [name, ancestors] of this.ancestors) {
-        if (bad.some((b) => ancestors.has(b))) rerun.add(name);
+      for (const step of this.dag.steps) {
+        const ancestors = this.ancestorsOf(step.name);
+        if (bad.some((b) => ancestors.has(b))) rerun.add(step.name);
       }
     }
     for (const [index, node] of nodes.entries()) {
@@ -402,6 +423,21 @@ export class DagRunner {
   // ---- the step graph --------------------------------------------------------------------------
 
   private runSteps(): Promise<void> {
+    const nodes = this.snapshot.nodes;
+    nodes.forEach((node, index) => this.position.set(node, index));
+    for (const node of nodes) {
+      if (node.status !== NodeStatus.NotStarted) continue;
+      let open = 0;
+      for (const name of node.step.depends) {
+        const upstream = this.nodesByName.get(name)!;
+        let list = this.downstream.get(upstream);
+        if (!list) this.downstream.set(upstream, (list = []));
+        list.push(node);
+        if (!ended(upstream)) open++;
+      }
+      this.waiting.set(node, open);
+    }
+    for (const node of nodes) if (this.waiting.get(node) === 0) this.classify(node);
     return new Promise((resolve) => {
       this.onIdle = resolve;
       this.pumpInBackground();
@@ -416,7 +452,10 @@ export class DagRunner {
     });
   }
 
-  /** One or more scheduling passes over the steps in definition order (Dagu's loop body). */
+  /**
+   * Scheduling (Dagu's loop body): sends the events of marked steps and starts ready steps in
+   * definition order, as far as maxActiveSteps allows, until nothing changes.
+   */
   private async pump(): Promise<void> {
     if (this.pumping) {
       this.pumpAgain = true;
@@ -426,37 +465,63 @@ export class DagRunner {
     try {
       do {
         this.pumpAgain = false;
-        let changed = true;
-        while (changed && !this.canceled) {
-          changed = false;
-          for (const node of this.snapshot.nodes) {
-            if (this.canceled) break;
-            if (node.status !== NodeStatus.NotStarted) continue;
-            const readiness = this.readiness(node);
-            if (readiness === 'marked') {
-              changed = true;
-              await this.emit({ type: 'step-updated', run: this.snapshot, node });
-              continue;
-            }
-            if (readiness === 'wait') continue;
-            if (this.timedOut) {
-              // Steps that would start after the deadline fail at once and count as canceled.
-              node.status = NodeStatus.Canceled;
-              changed = true;
-              await this.emit({ type: 'step-updated', run: this.snapshot, node });
-              continue;
-            }
-            if (this.dag.maxActiveSteps > 0 && this.running.size >= this.dag.maxActiveSteps)
-              continue;
-            this.launch(node);
-            if (this.dag.delaySec > 0) await delay(this.dag.delaySec * 1000);
+        while (!this.canceled) {
+          const marked = this.marked.shift();
+          if (marked) {
+            await this.emit({ type: 'step-updated', run: this.snapshot, node: marked });
+            this.settle(marked);
+            continue;
           }
+          const node = this.ready[0];
+          if (!node) break;
+          if (this.timedOut) {
+            // Steps that would start after the deadline fail at once and count as canceled.
+            this.ready.shift();
+            node.status = NodeStatus.Canceled;
+            await this.emit({ type: 'step-updated', run: this.snapshot, node });
+            this.settle(node);
+            continue;
+          }
+          if (this.dag.maxActiveSteps > 0 && this.running.size >= this.dag.maxActiveSteps) break;
+          this.ready.shift();
+          this.launch(node);
+          if (this.dag.delaySec > 0) await delay(this.dag.delaySec * 1000);
         }
       } while (this.pumpAgain);
     } finally {
       this.pumping = false;
     }
     this.onIdleIfDone();
+  }
+
+  /** A step ended: its downstream steps whose upstreams have all ended now get their readiness. */
+  private settle(node: NodeState): void {
+    // A stopped run starts and marks nothing more: its not-started steps stay not started.
+    if (!ended(node) || this.canceled) return;
+    for (const next of this.downstream.get(node) ?? []) {
+      const open = (this.waiting.get(next) ?? 0) - 1;
+      this.waiting.set(next, open);
+      if (open === 0 && next.status === NodeStatus.NotStarted) this.classify(next);
+    }
+  }
+
+  /** A not-started step whose upstreams all ended: ready (kept in definition order) or marked. */
+  private classify(node: NodeState): void {
+    const readiness = this.readiness(node);
+    if (readiness === 'marked') {
+      this.marked.push(node);
+      return;
+    }
+    if (readiness === 'wait') return;
+    const position = this.position.get(node)!;
+    let low = 0;
+    let high = this.ready.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (this.position.get(this.ready[middle]!)! < position) low = middle + 1;
+      else high = middle;
+    }
+    this.ready.splice(low, 0, node);
   }
 
   private onIdleIfDone(): void {
@@ -484,6 +549,7 @@ export class DagRunner {
       })
       .finally(() => {
         this.running.delete(node);
+        this.settle(node);
         this.pumpInBackground();
       });
   }
@@ -524,6 +590,12 @@ export class DagRunner {
     return ready ? 'ready' : 'wait';
   }
 
+  private ancestorsOf(name: string): Set<string> {
+    let ancestors = this.ancestors.get(name);
+    if (!ancestors) this.ancestors.set(name, (ancestors = this.collectAncestors(name)));
+    return ancestors;
+  }
+
   private collectAncestors(name: string): Set<string> {
     const result = new Set<string>();
     const stack = [...(this.nodesByName.get(name)?.step.depends ?? [])];
@@ -538,9 +610,10 @@ export class DagRunner {
 
   /** M3: outputs of the node's ancestors (all steps for handlers), in definition order. */
   private outputsVisibleTo(node: NodeState, handler: boolean): Map<string, string> {
-    const visible = handler ? undefined : this.ancestors.get(node.step.name);
     const outputs = new Map<string, string>();
-    for (const other of this.snapshot.nodes) {
+    if (this.producers.length === 0) return outputs;
+    const visible = handler ? undefined : this.ancestorsOf(node.step.name);
+    for (const other of this.producers) {
       if (visible && !visible.has(other.step.name)) continue;
       for (const [name, entry] of Object.entries(other.outputs))
         outputs.set(name, entry.slice(name.length + 1));
@@ -550,7 +623,7 @@ export class DagRunner {
 
   private stepIds(): Map<string, StepIdInfo> {
     const ids = new Map<string, StepIdInfo>();
-    for (const node of this.snapshot.nodes) {
+    for (const node of this.withIds) {
       if (!node.step.id) continue;
       ids.set(node.step.id, {
         ...(node.stdout ? { stdout: node.stdout } : {}),
@@ -708,6 +781,16 @@ export class DagRunner {
   private log(line: string): void {
     this.runLogs?.log(`${this.clock.now().toISOString()} ${line}`);
   }
+}
+
+/** Whether a step has ended, as its downstream steps see it (§4.2 isReady). */
+function ended(node: NodeState): boolean {
+  return (
+    node.status === NodeStatus.Success ||
+    node.status === NodeStatus.Failed ||
+    node.status === NodeStatus.Skipped ||
+    node.status === NodeStatus.Canceled
+  );
 }
 
 function plainOutputs(nodes: readonly NodeState[]): Record<string, string> {
