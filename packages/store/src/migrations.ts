@@ -128,6 +128,26 @@ CREATE TABLE step_processes (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    // Number 4: 3 is taken by another branch (node rows); the gap is harmless, since pending
+    // migrations are those above the database's version.
+    version: 4,
+    name: 'webhooks',
+    sql: `
+-- Per-DAG webhook tokens (Dagu v1.30): only a SHA-256 of each token is kept.
+CREATE TABLE webhooks (
+  dag_name     TEXT PRIMARY KEY,
+  id           TEXT NOT NULL UNIQUE,
+  token_hash   TEXT NOT NULL,
+  token_prefix TEXT NOT NULL,
+  enabled      INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  created_at   TEXT NOT NULL,
+  updated_at   TEXT NOT NULL,
+  last_used_at TEXT,
+  created_by   TEXT
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
