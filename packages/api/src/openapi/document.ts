@@ -1457,8 +1457,9 @@ const v130Schemas: Record<string, JsonSchema> = {
       },
       singleton: {
         type: 'boolean',
-        description: 'Refuse with 409 already_running when a run of this DAG name is running.',
-        default: false,
+        description:
+          'Refuse with 409 already_running when a run of this DAG name is running (default ' +
+          'false).',
       },
     },
     required: ['spec'],

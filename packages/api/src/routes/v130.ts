@@ -9,7 +9,7 @@ import {
   DagValidationError,
   paramsText,
   parseDag,
-  quoteParam,
+  quoteParams,
   type Dag,
   type DagRunSnapshot,
   type NodeState,
@@ -217,12 +217,7 @@ export function registerV130Routes(
         if (body.dagName) dag.name = body.dagName;
         if ((await runningCount(dag)) > 0)
           throw new ApiError(409, 'already_running', `DAG ${dag.name} is already running`);
-        const params = stored.snapshot.paramsList
-          .map((entry) => {
-            const eq = entry.indexOf('=');
-            return quoteParam(entry.slice(0, eq), entry.slice(eq + 1));
-          })
-          .join(' ');
+        const params = quoteParams(stored.snapshot.paramsList);
         const result = await deps.launcher.start(dag, {
           ...(body.dagRunId ? { dagRunId: body.dagRunId } : {}),
           // The values were recorded as data; they stay data (never evaluated again).

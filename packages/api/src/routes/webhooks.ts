@@ -4,7 +4,7 @@
 // Only a SHA-256 of each token is stored (the token has 256 random bits, so a slow hash adds
 // nothing), and tokens are compared in constant time.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { quoteParam, type Webhook, type WebhookStore } from '@dagu-ts/core';
+import { quoteParams, type Webhook, type WebhookStore } from '@dagu-ts/core';
 import type { Router } from 'express';
 import { allow, roleOf } from '../auth.js';
 import type { ApiContext } from '../context.js';
@@ -126,7 +126,7 @@ export function registerWebhookRoutes(
         const { dagRunId } = await deps.launcher.enqueue(dag, {
           ...(body.dagRunId ? { dagRunId: body.dagRunId } : {}),
           // The payload is data: a remote param, never evaluated (dag-yaml.md Part A #10).
-          params: { text: quoteParam('WEBHOOK_PAYLOAD', payload), source: 'remote' },
+          params: { text: quoteParams([`WEBHOOK_PAYLOAD=${payload}`]), source: 'remote' },
           trigger: 'api',
         });
         await deps.webhooks!.update(fileName, { lastUsedAt: now() });

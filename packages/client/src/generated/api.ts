@@ -1245,11 +1245,8 @@ export interface components {
       params?: string;
       /** @description Optional ID for the DAG-run; if omitted, a new one is generated. */
       dagRunId?: string;
-      /**
-       * @description Refuse with 409 already_running when a run of this DAG name is running.
-       * @default false
-       */
-      singleton: boolean;
+      /** @description Refuse with 409 already_running when a run of this DAG name is running (default false). */
+      singleton?: boolean;
     };
     EnqueueDAGRunFromSpecRequest: {
       /** @description DAG specification in YAML format. */
