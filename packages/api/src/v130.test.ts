@@ -230,6 +230,41 @@ describe('reschedule, stop-all, queues', () => {
     expect((await api.call('POST', '/dags/nope/stop-all')).status).toBe(404);
   });
 
+  it('shows a configured queue as global, with its limit, even when empty', async () => {
+    const configured = await startApi({ fixtures: [], queueLimits: { shared: 2 } });
+    try {
+      const spec = 'name: on-shared\nqueue: shared\nsteps:\n  - name: a\n    command: sleep 30\n';
+      const started = await configured.call('POST', '/dag-runs', { json: { spec } });
+      expect(started.status).toBe(200);
+      const { body } = await configured.call('GET', '/queues');
+      expect(body.queues).toEqual([
+        {
+          name: 'shared',
+          type: 'global',
+          maxConcurrency: 2,
+          running: [expect.objectContaining({ dagRunId: started.body.dagRunId })],
+          queued: [],
+        },
+      ]);
+      expect(body.summary).toEqual({
+        totalQueues: 1,
+        totalRunning: 1,
+        totalQueued: 0,
+        totalCapacity: 2,
+        utilizationPercentage: 50,
+      });
+      await configured.call('POST', `/dag-runs/on-shared/${started.body.dagRunId}/stop`);
+      await configured.waitForRun('on-shared', started.body.dagRunId);
+      const idle = await configured.call('GET', '/queues');
+      expect(idle.body.queues).toEqual([
+        { name: 'shared', type: 'global', maxConcurrency: 2, running: [], queued: [] },
+      ]);
+      expect(configured.problems).toEqual([]);
+    } finally {
+      await configured.close();
+    }
+  });
+
   it('reports the scheduler of this process', async () => {
     const { status, body } = await api.call('GET', '/services/scheduler');
     expect(status).toBe(200);
