@@ -159,6 +159,8 @@ async function composeApi(
     cancels: store.cancels,
     launcher,
     logs: store.logs,
+    webhooks: store.webhooks,
+    queueLimits: config.queues.enabled ? config.queues.limits : new Map(),
     version: api.version,
     basePath: config.basePath,
     auth: config.auth,

@@ -15,6 +15,8 @@ import { methodNotAllowed } from './routes/common.js';
 import { registerDagRunRoutes } from './routes/dag-runs.js';
 import { registerDagRoutes } from './routes/dags.js';
 import { registerSystemRoutes } from './routes/system.js';
+import { registerV130Routes } from './routes/v130.js';
+import { isWebhookTrigger, registerWebhookRoutes } from './routes/webhooks.js';
 import { createRequestValidator } from './validate.js';
 
 /** The API prefix for a base path: "" → "/api/v2", "/dagu/" and "dagu" → "/dagu/api/v2". */
@@ -63,6 +65,8 @@ export function createApiRouter(deps: ApiDeps): ApiRouter {
       auth: deps.auth,
       isPublic: (path) => {
         const route = path.replace(/\/+$/, '');
+        // A webhook trigger authenticates with the DAG's own token (routes/webhooks.ts).
+        if (isWebhookTrigger(route)) return true;
         return route === '/health' || (route === '/metrics' && deps.publicMetrics === true);
       },
     }),
@@ -77,6 +81,9 @@ export function createApiRouter(deps: ApiDeps): ApiRouter {
       res.json(openApiDocument);
     })
     .all(methodNotAllowed);
+  // Dagu v1.30's routes first: some of their paths would match a v1.17 template.
+  registerV130Routes(api, ctx, validator, { startedAt });
+  registerWebhookRoutes(api, ctx, validator);
   registerDagRoutes(api, ctx, validator);
   registerDagRunRoutes(api, ctx, validator);
   api.use(routeNotFound);

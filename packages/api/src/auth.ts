@@ -7,13 +7,16 @@ import jwt from 'jsonwebtoken';
 import type { AuthOptions, Role } from './deps.js';
 import { ApiError, forbidden } from './errors.js';
 
-/** read: any caller; run: start/stop/retry/dequeue/suspend/step status; write: DAG files. */
-export type Action = 'read' | 'run' | 'write';
+/**
+ * read: any caller; run: start/stop/retry/dequeue/suspend/step status; write: DAG files;
+ * manage: webhooks (admin only, whatever the permission switches say, as Dagu).
+ */
+export type Action = 'read' | 'run' | 'write' | 'manage';
 
 const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
 
 const MAY: Record<Role, ReadonlySet<Action>> = {
-  admin: new Set(['read', 'run', 'write']),
+  admin: new Set(['read', 'run', 'write', 'manage']),
   operator: new Set(['read', 'run']),
   viewer: new Set(['read']),
 };

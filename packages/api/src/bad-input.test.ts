@@ -54,6 +54,12 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/dags/{f}/suspend', body: { suspend: true } },
   { method: 'POST', path: '/dags/{f}/rename', body: { newFileName: 'sweep-renamed' } },
   { method: 'GET', path: '/dag-runs' },
+  // Dagu v1.30's inline run shares the path (the other v1.30 routes are in v130.test.ts).
+  {
+    method: 'POST',
+    path: '/dag-runs',
+    body: { spec: 'name: sweep-inline\nsteps:\n  - name: a\n    command: echo a\n' },
+  },
   { method: 'GET', path: '/dag-runs/{n}' },
   { method: 'GET', path: '/dag-runs/{n}/{id}' },
   { method: 'GET', path: '/dag-runs/{n}/{id}/log' },

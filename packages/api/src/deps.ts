@@ -10,6 +10,7 @@ import type {
   RunControl,
   RunEventListener,
   RunStore,
+  WebhookStore,
 } from '@dagu-ts/core';
 
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -33,6 +34,10 @@ export interface ApiDeps {
   launcher: RunControl;
   /** The runs' logs, read by the log endpoints (the store moves them with a renamed DAG). */
   logs: LogStore;
+  /** Per-DAG webhook tokens (Dagu v1.30); without it the webhook routes answer 404/401. */
+  webhooks?: WebhookStore;
+  /** queues.config: the configured (global) queues and their limits, shown by GET /queues. */
+  queueLimits?: ReadonlyMap<string, number>;
   /** Product version reported by /health and dagu_info. */
   version: string;
   /** Prefix before /api/v2 (DAGU_BASE_PATH), e.g. "/dagu"; default "". */

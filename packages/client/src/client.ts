@@ -496,6 +496,301 @@ export class DaguClient {
     );
   }
 
+  // --- Dagu v1.30 additions ------------------------------------------------------------------
+
+  /** POST /dags/validate: a spec's errors (each with its line) and, when it loads, the DAG. */
+  async validateDagSpec(
+    body: BodyOf<'validateDagSpec'>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'validateDagSpec'>> {
+    return this.#call(
+      'validateDagSpec',
+      { method: 'POST', path: '/dags/validate', body, expect: 'json' },
+      options,
+    );
+  }
+
+  /** POST /dags/{fileName}/stop-all: stops every running run of the DAG. */
+  async stopAllDagRuns(
+    fileName: string,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'stopAllDagRuns'>> {
+    return this.#call(
+      'stopAllDagRuns',
+      { method: 'POST', path: path`/dags/${fileName}/stop-all`, expect: 'json' },
+      options,
+    );
+  }
+
+  /** POST /dag-runs: starts a run of an inline YAML spec (stored under the DAG's name). */
+  async executeDagRunFromSpec(
+    body: BodyOf<'executeDagRunFromSpec'>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'executeDagRunFromSpec'>> {
+    return this.#call(
+      'executeDagRunFromSpec',
+      { method: 'POST', path: '/dag-runs', body, expect: 'json' },
+      options,
+    );
+  }
+
+  /** POST /dag-runs/enqueue: queues a run of an inline YAML spec. */
+  async enqueueDagRunFromSpec(
+    body: BodyOf<'enqueueDagRunFromSpec'>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'enqueueDagRunFromSpec'>> {
+    return this.#call(
+      'enqueueDagRunFromSpec',
+      { method: 'POST', path: '/dag-runs/enqueue', body, expect: 'json' },
+      options,
+    );
+  }
+
+  /** GET /dag-runs/{name}/{dagRunId}/spec: the YAML the run used (not the file's text now). */
+  async getDagRunSpec(
+    name: string,
+    dagRunId: string,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'getDagRunSpec'>> {
+    return this.#call(
+      'getDagRunSpec',
+      { method: 'GET', path: path`/dag-runs/${name}/${dagRunId}/spec`, expect: 'json' },
+      options,
+    );
+  }
+
+  /** GET /dag-runs/{name}/{dagRunId}/outputs: the steps' `output:` values, by camelCase name. */
+  async getDagRunOutputs(
+    name: string,
+    dagRunId: string,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'getDagRunOutputs'>> {
+    return this.#call(
+      'getDagRunOutputs',
+      { method: 'GET', path: path`/dag-runs/${name}/${dagRunId}/outputs`, expect: 'json' },
+      options,
+    );
+  }
+
+  /** POST /dag-runs/{name}/{dagRunId}/reschedule: a new run with the same spec and params. */
+  async rescheduleDagRun(
+    name: string,
+    dagRunId: string,
+    body: BodyOf<'rescheduleDagRun'> = {},
+    options?: RequestOptions,
+  ): Promise<ResultOf<'rescheduleDagRun'>> {
+    return this.#call(
+      'rescheduleDagRun',
+      {
+        method: 'POST',
+        path: path`/dag-runs/${name}/${dagRunId}/reschedule`,
+        body,
+        expect: 'json',
+      },
+      options,
+    );
+  }
+
+  /** GET /dag-runs/{name}/{dagRunId}/sub-dag-runs: the run's sub-runs with status and times. */
+  async getSubDagRuns(
+    name: string,
+    dagRunId: string,
+    query?: QueryOf<'getSubDagRuns'>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'getSubDagRuns'>> {
+    return this.#call(
+      'getSubDagRuns',
+      {
+        method: 'GET',
+        path: path`/dag-runs/${name}/${dagRunId}/sub-dag-runs`,
+        query,
+        expect: 'json',
+      },
+      options,
+    );
+  }
+
+  /** GET …/sub-dag-runs/{subDAGRunId}: v1.30's name for `getChildDagRun`. */
+  async getSubDagRunDetails(
+    name: string,
+    dagRunId: string,
+    subDagRunId: string,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'getSubDagRunDetails'>> {
+    return this.#call(
+      'getSubDagRunDetails',
+      {
+        method: 'GET',
+        path: path`/dag-runs/${name}/${dagRunId}/sub-dag-runs/${subDagRunId}`,
+        expect: 'json',
+      },
+      options,
+    );
+  }
+
+  /** GET …/sub-dag-runs/{subDAGRunId}/log: v1.30's name for `getChildDagRunLog`. */
+  async getSubDagRunLog(
+    name: string,
+    dagRunId: string,
+    subDagRunId: string,
+    query?: QueryOf<'getSubDagRunLog'>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'getSubDagRunLog'>> {
+    return this.#call(
+      'getSubDagRunLog',
+      {
+        method: 'GET',
+        path: path`/dag-runs/${name}/${dagRunId}/sub-dag-runs/${subDagRunId}/log`,
+        query,
+        expect: 'json',
+      },
+      options,
+    );
+  }
+
+  /** GET …/sub-dag-runs/{subDAGRunId}/steps/{stepName}/log: v1.30's name for `getChildStepLog`. */
+  async getSubDagRunStepLog(
+    name: string,
+    dagRunId: string,
+    subDagRunId: string,
+    stepName: string,
+    query?: QueryOf<'getSubDagRunStepLog'>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'getSubDagRunStepLog'>> {
+    return this.#call(
+      'getSubDagRunStepLog',
+      {
+        method: 'GET',
+        path: path`/dag-runs/${name}/${dagRunId}/sub-dag-runs/${subDagRunId}/steps/${stepName}/log`,
+        query,
+        expect: 'json',
+      },
+      options,
+    );
+  }
+
+  /** PATCH …/sub-dag-runs/{subDAGRunId}/steps/{stepName}/status: v1.30's `updateChildStepStatus`. */
+  async updateSubDagRunStepStatus(
+    name: string,
+    dagRunId: string,
+    subDagRunId: string,
+    stepName: string,
+    body: BodyOf<'updateSubDagRunStepStatus'>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'updateSubDagRunStepStatus'>> {
+    return this.#call(
+      'updateSubDagRunStepStatus',
+      {
+        method: 'PATCH',
+        path: path`/dag-runs/${name}/${dagRunId}/sub-dag-runs/${subDagRunId}/steps/${stepName}/status`,
+        body,
+        expect: 'empty',
+      },
+      options,
+    );
+  }
+
+  /** GET /queues: every queue with its running and queued runs and its limit. */
+  async listQueues(options?: RequestOptions): Promise<ResultOf<'listQueues'>> {
+    return this.#call('listQueues', { method: 'GET', path: '/queues', expect: 'json' }, options);
+  }
+
+  /** GET /services/scheduler: the scheduler of the server process, if it runs one. */
+  async getSchedulerStatus(options?: RequestOptions): Promise<ResultOf<'getSchedulerStatus'>> {
+    return this.#call(
+      'getSchedulerStatus',
+      { method: 'GET', path: '/services/scheduler', expect: 'json' },
+      options,
+    );
+  }
+
+  /**
+   * POST /webhooks/{fileName}: queues a run with the DAG's webhook `token` (not the client's
+   * credentials); `payload` reaches the run as the WEBHOOK_PAYLOAD parameter.
+   */
+  async triggerWebhook(
+    fileName: string,
+    token: string,
+    body: BodyOf<'triggerWebhook'> = {},
+    options?: RequestOptions,
+  ): Promise<ResultOf<'triggerWebhook'>> {
+    return this.#call(
+      'triggerWebhook',
+      { method: 'POST', path: path`/webhooks/${fileName}`, body, expect: 'json' },
+      { ...options, headers: { ...options?.headers, Authorization: `Bearer ${token}` } },
+    );
+  }
+
+  /** GET /webhooks: every DAG's webhook (admin). */
+  async listWebhooks(options?: RequestOptions): Promise<ResultOf<'listWebhooks'>> {
+    return this.#call(
+      'listWebhooks',
+      { method: 'GET', path: '/webhooks', expect: 'json' },
+      options,
+    );
+  }
+
+  /** GET /dags/{fileName}/webhook: the DAG's webhook, without its token (admin). */
+  async getDagWebhook(
+    fileName: string,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'getDagWebhook'>> {
+    return this.#call(
+      'getDagWebhook',
+      { method: 'GET', path: path`/dags/${fileName}/webhook`, expect: 'json' },
+      options,
+    );
+  }
+
+  /** POST /dags/{fileName}/webhook: creates the DAG's webhook; the token is in this answer only. */
+  async createDagWebhook(
+    fileName: string,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'createDagWebhook'>> {
+    return this.#call(
+      'createDagWebhook',
+      { method: 'POST', path: path`/dags/${fileName}/webhook`, expect: 'json' },
+      options,
+    );
+  }
+
+  /** DELETE /dags/{fileName}/webhook: deletes the DAG's webhook (admin). */
+  async deleteDagWebhook(
+    fileName: string,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'deleteDagWebhook'>> {
+    return this.#call(
+      'deleteDagWebhook',
+      { method: 'DELETE', path: path`/dags/${fileName}/webhook`, expect: 'empty' },
+      options,
+    );
+  }
+
+  /** POST /dags/{fileName}/webhook/regenerate: a new token; the old one stops working. */
+  async regenerateDagWebhookToken(
+    fileName: string,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'regenerateDagWebhookToken'>> {
+    return this.#call(
+      'regenerateDagWebhookToken',
+      { method: 'POST', path: path`/dags/${fileName}/webhook/regenerate`, expect: 'json' },
+      options,
+    );
+  }
+
+  /** POST /dags/{fileName}/webhook/toggle: enables or disables the DAG's webhook. */
+  async toggleDagWebhook(
+    fileName: string,
+    body: BodyOf<'toggleDagWebhook'>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'toggleDagWebhook'>> {
+    return this.#call(
+      'toggleDagWebhook',
+      { method: 'POST', path: path`/dags/${fileName}/webhook/toggle`, body, expect: 'json' },
+      options,
+    );
+  }
+
   // --- helpers ------------------------------------------------------------------------------
 
   /**

@@ -56,8 +56,27 @@ try {
   if (error instanceof DaguApiError) missing = error.code;
   else if (error instanceof DaguNetworkError || error instanceof DaguTimeoutError) throw error;
 }
+// Dagu v1.30's operations: validate a spec, run it inline, see the queues.
+const spec = 'name: packed-inline\\nsteps:\\n  - name: hello\\n    command: echo packed\\n';
+const checked = await client.validateDagSpec({ spec });
+const invalid = await client.validateDagSpec({ spec: 'steps:\\n  - name: a\\n    depends: nope\\n' });
+const { dagRunId } = await client.executeDagRunFromSpec({ spec });
+const inline = await client.waitForDagRun('packed-inline', dagRunId, { intervalMs: 50, timeoutMs: 20_000 });
+const { queues, summary } = await client.listQueues();
+const queueNames: string[] = queues.map((queue) => queue.name);
 console.log(
-  JSON.stringify({ status, notAny, files: dags.map((dag) => dag.fileName), total: pagination.totalRecords, missing }),
+  JSON.stringify({
+    status,
+    notAny,
+    files: dags.map((dag) => dag.fileName),
+    total: pagination.totalRecords,
+    missing,
+    valid: checked.valid,
+    refused: !invalid.valid && invalid.errors.length > 0,
+    inline: inline.statusLabel,
+    queueNames,
+    totalQueues: summary.totalQueues,
+  }),
 );
 `;
 
@@ -130,8 +149,18 @@ it('installs from the packed tarball, type-checks and runs against the server', 
     status: string;
     files: string[];
     missing: string;
+    queueNames: string[];
+    totalQueues: number;
   };
-  expect(output).toMatchObject({ status: 'healthy', notAny: false, missing: 'not_found' });
+  expect(output).toMatchObject({
+    status: 'healthy',
+    notAny: false,
+    missing: 'not_found',
+    valid: true,
+    refused: true,
+    inline: 'finished',
+  });
+  expect(output.totalQueues).toBe(output.queueNames.length);
   expect(output.files).toEqual(expect.arrayContaining(['ci-build', 'sleeper']));
 
   // The README's runnable examples, against the installed package and the server.

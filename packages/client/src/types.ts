@@ -51,6 +51,12 @@ export type ListDAGsResponse = Schemas['ListDAGsResponse'];
 export type ListDAGRunsResponse = Schemas['ListDAGRunsResponse'];
 export type StartDAGRequest = Schemas['StartDAGRequest'];
 export type RetryDAGRunRequest = Schemas['RetryDAGRunRequest'];
+// Dagu v1.30's additions.
+export type ValidateDAGSpecResponse = Schemas['ValidateDAGSpecResponse'];
+export type DAGRunOutputs = Schemas['DAGRunOutputs'];
+export type Queue = Schemas['Queue'];
+export type QueuesResponse = Schemas['QueuesResponse'];
+export type WebhookDetails = Schemas['WebhookDetails'];
 
 /** Run statuses after which a DAG run never changes again: failed, canceled, finished, partial. */
 export const TERMINAL_STATUSES: readonly Status[] = [2, 3, 4, 6];

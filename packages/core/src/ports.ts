@@ -183,6 +183,42 @@ export interface CancelStore {
   clearCancel(name: string, dagRunId: string): Promise<void>;
 }
 
+// ---- webhooks (Dagu v1.30) -------------------------------------------------------------------
+
+/** A DAG's webhook: who may trigger it is whoever holds the token whose hash is kept here. */
+export interface Webhook {
+  id: string;
+  /** The DAG's canonical file name (one webhook per DAG file). */
+  dagName: string;
+  /** SHA-256 (hex) of the token; the token itself is never stored. */
+  tokenHash: string;
+  /** The token's first characters, to tell tokens apart. */
+  tokenPrefix: string;
+  enabled: boolean;
+  /** ISO 8601 times. */
+  createdAt: string;
+  updatedAt: string;
+  lastUsedAt: string | undefined;
+  createdBy: string | undefined;
+}
+
+export interface WebhookStore {
+  get(dagName: string): Promise<Webhook | undefined>;
+  /** Every webhook, by DAG name. */
+  list(): Promise<Webhook[]>;
+  /** Throws a DaguError `already_exists` when the DAG has a webhook. */
+  create(webhook: Webhook): Promise<void>;
+  /** Changes some fields; the updated webhook, or undefined when the DAG has none. */
+  update(
+    dagName: string,
+    changes: Partial<
+      Pick<Webhook, 'tokenHash' | 'tokenPrefix' | 'enabled' | 'updatedAt' | 'lastUsedAt'>
+    >,
+  ): Promise<Webhook | undefined>;
+  /** False when the DAG had no webhook. */
+  delete(dagName: string): Promise<boolean>;
+}
+
 // ---- DAG files -------------------------------------------------------------------------------
 
 export interface DagFileInfo {

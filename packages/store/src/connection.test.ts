@@ -67,6 +67,7 @@ describe('opening and migrating', () => {
       'schema_migrations',
       'step_processes',
       'suspend_flags',
+      'webhooks',
     ]);
     raw.close();
   });

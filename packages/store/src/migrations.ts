@@ -164,6 +164,24 @@ WHERE h.key IN ('onSuccess', 'onFailure', 'onCancel', 'onExit');
 UPDATE attempts SET snapshot = json_remove(snapshot, '$.nodes', '$.handlers');
 `,
   },
+  {
+    version: 4,
+    name: 'webhooks',
+    sql: `
+-- Per-DAG webhook tokens (Dagu v1.30): only a SHA-256 of each token is kept.
+CREATE TABLE webhooks (
+  dag_name     TEXT PRIMARY KEY,
+  id           TEXT NOT NULL UNIQUE,
+  token_hash   TEXT NOT NULL,
+  token_prefix TEXT NOT NULL,
+  enabled      INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  created_at   TEXT NOT NULL,
+  updated_at   TEXT NOT NULL,
+  last_used_at TEXT,
+  created_by   TEXT
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -11,6 +11,7 @@ import { SqliteQueueStore } from './queue-store.js';
 import { SqliteRunStore } from './run-store.js';
 import { SqliteSchedulerTickStore } from './scheduler-ticks.js';
 import { SqliteStepProcessStore } from './step-processes.js';
+import { SqliteWebhookStore } from './webhook-store.js';
 
 export interface OpenStoreOptions extends StorePathOptions {
   /** Clock of the store's own timestamps (tests inject one). */
@@ -28,6 +29,8 @@ export interface Store {
   readonly ticks: SqliteSchedulerTickStore;
   /** Process groups of running steps, for recovery after a crash. */
   readonly processes: SqliteStepProcessStore;
+  /** Per-DAG webhook tokens (hashed). */
+  readonly webhooks: SqliteWebhookStore;
   readonly dags: FileDagRepository;
   /** The runs' logs: runners write them, the API reads them, retention and renames use them. */
   readonly logs: LogStore;
@@ -55,6 +58,7 @@ export function openStore(options: OpenStoreOptions = {}): Store {
     cancels: new SqliteCancelStore(connection, clock),
     ticks: new SqliteSchedulerTickStore(connection, clock),
     processes: new SqliteStepProcessStore(connection),
+    webhooks: new SqliteWebhookStore(connection),
     dags: new FileDagRepository(paths.dagsDir),
     logs,
     close: release,

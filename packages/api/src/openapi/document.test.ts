@@ -76,6 +76,31 @@ const PART_B: readonly (readonly [HttpMethod, string, string])[] = [
   ],
 ];
 
+/** Dagu v1.30.3's operations added by issue 19 (packages/api/src/routes/v130.ts, webhooks.ts). */
+const V130_OPERATION_IDS = [
+  'validateDagSpec',
+  'stopAllDagRuns',
+  'executeDagRunFromSpec',
+  'enqueueDagRunFromSpec',
+  'getDagRunSpec',
+  'getDagRunOutputs',
+  'rescheduleDagRun',
+  'getSubDagRuns',
+  'getSubDagRunDetails',
+  'getSubDagRunLog',
+  'getSubDagRunStepLog',
+  'updateSubDagRunStepStatus',
+  'listQueues',
+  'getSchedulerStatus',
+  'triggerWebhook',
+  'listWebhooks',
+  'getDagWebhook',
+  'createDagWebhook',
+  'deleteDagWebhook',
+  'regenerateDagWebhookToken',
+  'toggleDagWebhook',
+];
+
 const SECTION_3_SCHEMAS = [
   'Pagination',
   'Schedule',
@@ -263,8 +288,10 @@ describe('OpenAPI document structure', () => {
       );
     }
     expect(PART_B.map(([, , id]) => id)).toEqual(OPERATION_IDS);
-    // Besides the 29: only the document itself (Part A #15).
-    expect(ids.filter((id) => !OPERATION_IDS.includes(id))).toEqual(['getOpenApiDocument']);
+    // Besides the 29: the document itself (Part A #15) and Dagu v1.30.3's additions.
+    expect(ids.filter((id) => !OPERATION_IDS.includes(id)).sort()).toEqual(
+      ['getOpenApiDocument', ...V130_OPERATION_IDS].sort(),
+    );
   });
 
   it('declares every path parameter exactly once', () => {
@@ -340,6 +367,12 @@ describe('OpenAPI document structure', () => {
       dequeueDagRun: 'run_dags',
       updateStepStatus: 'run_dags',
       updateChildStepStatus: 'run_dags',
+      // Dagu v1.30.3's additions; webhook management is admin-only, with no switch.
+      stopAllDagRuns: 'run_dags',
+      executeDagRunFromSpec: 'run_dags',
+      enqueueDagRunFromSpec: 'run_dags',
+      rescheduleDagRun: 'run_dags',
+      updateSubDagRunStepStatus: 'run_dags',
     });
   });
 

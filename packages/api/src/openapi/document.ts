@@ -22,7 +22,7 @@ export interface JsonSchema {
   type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
   title?: string;
   description?: string;
-  format?: 'int32' | 'int64';
+  format?: 'int32' | 'int64' | 'date-time' | 'uuid' | 'float';
   enum?: readonly (string | number)[];
   const?: string | number | boolean;
   default?: JsonValue;
@@ -242,7 +242,7 @@ interface OperationSpec {
   operationId: string;
   summary: string;
   description?: string;
-  tag: 'system' | 'dags' | 'dag-runs';
+  tag: 'system' | 'dags' | 'dag-runs' | 'queues' | 'webhooks';
   parameters?: readonly string[];
   requestBody?: string;
   /** Success responses by status. */
@@ -1399,6 +1399,545 @@ const paths: Record<string, PathItem> = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// Dagu v1.30.3's additions (issue 19): validate, inline runs, outputs, the spec of a run,
+// reschedule, stop-all, queues, the scheduler's status, the v1.30 names of the child-run paths
+// (`sub-dag-runs`) and per-DAG webhooks. Shapes follow Dagu's api/v2/api.yaml at v1.30.3 field for
+// field; the conventions above (omit-when-empty, closed objects, error envelopes) apply.
+
+/** The webhook token's bearer form, as Dagu sends it to callers. */
+const webhookTokenRule = 'a `dagu_wh_` token from createDagWebhook';
+
+const v130Schemas: Record<string, JsonSchema> = {
+  ValidateDAGSpecRequest: {
+    type: 'object',
+    properties: {
+      spec: { type: 'string', description: 'DAG specification in YAML format.' },
+      name: {
+        ...safeName,
+        minLength: 1,
+        description: 'Optional name to use when the spec omits a name.',
+      },
+    },
+    required: ['spec'],
+  },
+  ValidateDAGSpecResponse: object(
+    {
+      valid: bool('True if the spec is valid (no errors).'),
+      dag: schemaRef('DAGDetails'),
+      errors: list(
+        { type: 'string' },
+        'Validation errors, each naming its line (`line 3: …`); [] when valid.',
+      ),
+    },
+    ['valid', 'errors'],
+    'Nothing is written. `dag` is present when the spec loads.',
+  ),
+  StopAllDAGRunsResponse: object(
+    { errors: list({ type: 'string' }, 'Runs that could not be stopped; [] when all were.') },
+    ['errors'],
+  ),
+  ExecuteDAGRunFromSpecRequest: {
+    type: 'object',
+    properties: {
+      spec: { type: 'string', minLength: 1, description: 'DAG specification in YAML format.' },
+      name: {
+        ...safeName,
+        minLength: 1,
+        description:
+          'Name to use when the spec omits a name (the run is stored under the DAG name).',
+      },
+      params: {
+        type: 'string',
+        description: 'Parameters of the run, as in StartDAGRequest (data, never executed).',
+      },
+      dagRunId: {
+        ...optionalRunId,
+        description: 'Optional ID for the DAG-run; if omitted, a new one is generated.',
+      },
+      singleton: {
+        type: 'boolean',
+        description:
+          'Refuse with 409 already_running when a run of this DAG name is running (default ' +
+          'false).',
+      },
+    },
+    required: ['spec'],
+  },
+  EnqueueDAGRunFromSpecRequest: {
+    type: 'object',
+    properties: {
+      spec: { type: 'string', minLength: 1, description: 'DAG specification in YAML format.' },
+      name: {
+        ...safeName,
+        minLength: 1,
+        description: 'Name to use when the spec omits a name.',
+      },
+      params: { type: 'string', description: 'Parameters to persist with the queued DAG-run.' },
+      dagRunId: {
+        ...optionalRunId,
+        description: 'Optional ID for the DAG-run; if omitted a new one will be generated.',
+      },
+      queue: {
+        type: 'string',
+        description: 'Override the queue to use for this DAG-run.',
+      },
+    },
+    required: ['spec'],
+  },
+  DAGRunSpecResponse: object({ spec: str('The DAG spec in YAML format that the run used.') }, [
+    'spec',
+  ]),
+  RescheduleDAGRunRequest: {
+    type: 'object',
+    properties: {
+      dagRunId: {
+        ...optionalRunId,
+        description: 'Explicit run ID for the new DAG-run; if omitted a new ID is generated.',
+      },
+      dagName: {
+        ...safeName,
+        minLength: 1,
+        description: 'Optional DAG name override for the new run.',
+      },
+    },
+  },
+  RescheduleDAGRunResponse: object(
+    {
+      dagRunId: str('Id of the new run.'),
+      queued: bool('Whether the run was queued instead of starting immediately.'),
+    },
+    ['dagRunId', 'queued'],
+  ),
+  OutputsMetadata: object(
+    {
+      dagName: str('DAG name.'),
+      dagRunId: str('Run id.'),
+      attemptId: str('Attempt identifier within the run.'),
+      status: schemaRef('StatusLabel'),
+      completedAt: {
+        type: 'string',
+        format: 'date-time',
+        description: "RFC 3339 time the run finished (Go's zero time while it has not).",
+      },
+      params: optStr('JSON-serialized parameters of the run (`["P1=foo"]`).'),
+    },
+    ['dagName', 'dagRunId', 'attemptId', 'status', 'completedAt'],
+    'Execution context metadata for the outputs.',
+  ),
+  DAGRunOutputs: object(
+    {
+      metadata: schemaRef('OutputsMetadata'),
+      outputs: {
+        type: 'object',
+        additionalProperties: { type: 'string' },
+        description:
+          'Step outputs by name: `output: TOTAL_COUNT` is `totalCount` (UPPER_SNAKE to ' +
+          'camelCase); the last step wins a conflict. Empty while the run has not finished.',
+      },
+    },
+    ['metadata', 'outputs'],
+  ),
+  SubDAGRunDetail: object(
+    {
+      dagRunId: str('Id of the sub DAG-run.'),
+      params: optStr('Parameters passed to the sub DAG-run.'),
+      status: schemaRef('Status'),
+      statusLabel: schemaRef('StatusLabel'),
+      startedAt: str('RFC 3339; "" when not started.'),
+      finishedAt: str('RFC 3339; "" when not finished.'),
+    },
+    ['dagRunId', 'status', 'statusLabel', 'startedAt'],
+  ),
+  SubDAGRunsResponse: object({ subRuns: list(schemaRef('SubDAGRunDetail')) }, ['subRuns']),
+  Queue: object(
+    {
+      name: str('Queue name: a configured (global) queue, or the DAG name.'),
+      type: {
+        type: 'string',
+        enum: ['global', 'dag-based'],
+        description: '`global` when configured in queues.config, else `dag-based`.',
+      },
+      maxConcurrency: {
+        type: 'integer',
+        minimum: 1,
+        description: "Runs allowed at once: the configured limit, or the DAG's maxActiveRuns.",
+      },
+      running: list(schemaRef('DAGRunSummary')),
+      queued: list(schemaRef('DAGRunSummary')),
+    },
+    ['name', 'type', 'running', 'queued'],
+  ),
+  QueuesSummary: object(
+    {
+      totalQueues: { type: 'integer', minimum: 0 },
+      totalRunning: { type: 'integer', minimum: 0 },
+      totalQueued: { type: 'integer', minimum: 0 },
+      totalCapacity: { type: 'integer', minimum: 0, description: 'Sum of maxConcurrency.' },
+      utilizationPercentage: {
+        type: 'number',
+        format: 'float',
+        minimum: 0,
+        maximum: 100,
+        description: 'totalRunning / totalCapacity * 100 (0 without capacity).',
+      },
+    },
+    ['totalQueues', 'totalRunning', 'totalQueued', 'totalCapacity', 'utilizationPercentage'],
+  ),
+  QueuesResponse: object(
+    { queues: list(schemaRef('Queue')), summary: schemaRef('QueuesSummary') },
+    ['queues', 'summary'],
+  ),
+  SchedulerInstance: object(
+    {
+      instanceId: str('Identifier of the scheduler instance (host and process id).'),
+      host: str('Host name where the scheduler runs.'),
+      status: { type: 'string', enum: ['active', 'inactive', 'unknown'] },
+      startedAt: str('RFC 3339 time the scheduler started.'),
+    },
+    ['instanceId', 'host', 'status', 'startedAt'],
+  ),
+  SchedulerStatusResponse: object(
+    {
+      schedulers: list(
+        schemaRef('SchedulerInstance'),
+        'The scheduler of this server process, when it runs one; [] otherwise.',
+      ),
+    },
+    ['schedulers'],
+  ),
+  WebhookRequest: {
+    type: 'object',
+    properties: {
+      dagRunId: {
+        ...optionalRunId,
+        description: 'Idempotency key: 409 when a run with this id already exists.',
+      },
+      payload: {
+        type: 'object',
+        additionalProperties: true,
+        description: 'Arbitrary JSON passed to the run as the WEBHOOK_PAYLOAD parameter.',
+      },
+    },
+  },
+  WebhookResponse: object(
+    { dagRunId: str('Id of the queued run.'), dagName: str('Name of the triggered DAG.') },
+    ['dagRunId', 'dagName'],
+  ),
+  WebhookDetails: object(
+    {
+      id: { type: 'string', format: 'uuid', description: 'Identifier of the webhook.' },
+      dagName: str('The DAG (file name) this webhook triggers.'),
+      tokenPrefix: str('First 12 characters of the token, for identification.'),
+      enabled: bool(),
+      createdAt: { type: 'string', format: 'date-time' },
+      updatedAt: { type: 'string', format: 'date-time' },
+      createdBy: optStr("Who created the webhook (the caller's role here)."),
+      lastUsedAt: { type: 'string', format: 'date-time', minLength: 1 },
+    },
+    ['id', 'dagName', 'tokenPrefix', 'enabled', 'createdAt', 'updatedAt'],
+    'A webhook; the token itself is never shown again.',
+  ),
+  WebhookListResponse: object({ webhooks: list(schemaRef('WebhookDetails')) }, ['webhooks']),
+  WebhookCreateResponse: object(
+    {
+      webhook: schemaRef('WebhookDetails'),
+      token: str('The full token: shown only now; the server keeps only its hash.'),
+    },
+    ['webhook', 'token'],
+  ),
+  WebhookToggleRequest: {
+    type: 'object',
+    properties: { enabled: { type: 'boolean', description: 'Enable or disable the webhook.' } },
+    required: ['enabled'],
+  },
+};
+
+const v130Parameters: Record<string, Parameter> = {
+  SubDagRunId: {
+    name: 'subDAGRunId',
+    in: 'path',
+    required: true,
+    description: 'Id of a sub (child) run, from `Node.children[].dagRunId`.',
+    schema: runId,
+  },
+  ParentSubDagRunId: {
+    name: 'parentSubDAGRunId',
+    in: 'query',
+    description: 'List the sub-runs of this sub-run instead of the root run (nested DAGs).',
+    schema: { type: 'string' },
+  },
+  WebhookAuthorization: {
+    name: 'Authorization',
+    in: 'header',
+    description: `\`Bearer <token>\`: ${webhookTokenRule}. Checked by the handler (401 without it).`,
+    schema: { type: 'string' },
+  },
+};
+
+const v130RequestBodies: Record<string, RequestBody> = {
+  ValidateDAGSpec: jsonBody('ValidateDAGSpecRequest', true, {
+    spec: 'steps:\n  - name: step1\n    command: echo hello\n',
+  }),
+  ExecuteDAGRunFromSpec: jsonBody('ExecuteDAGRunFromSpecRequest', true, {
+    spec: 'name: inline\nsteps:\n  - name: step1\n    command: echo hello\n',
+  }),
+  EnqueueDAGRunFromSpec: jsonBody('EnqueueDAGRunFromSpecRequest', true, {
+    spec: 'name: inline\nsteps:\n  - name: step1\n    command: echo hello\n',
+  }),
+  RescheduleDAGRun: {
+    ...jsonBody('RescheduleDAGRunRequest', false, { dagRunId: 'rerun-1' }),
+    description: 'An absent body means `{}`.',
+  },
+  Webhook: {
+    ...jsonBody('WebhookRequest', false, { payload: { ref: 'main' } }),
+    description: 'An absent body means `{}` (payload `{}`).',
+  },
+  WebhookToggle: jsonBody('WebhookToggleRequest', true, { enabled: false }),
+};
+
+const subPath = `${runPath}/sub-dag-runs/{subDAGRunId}`;
+const subParams = [...runParams, 'SubDagRunId'];
+const inlineRunConflict = errorResponse(
+  'The run id already exists, or (singleton) a run of the DAG is running.',
+  ['already_exists', 'already_running'],
+  { code: 'already_exists', message: 'dag-run ID x already exists for DAG y' },
+);
+
+const v130Paths: Record<string, PathItem> = {
+  '/dag-runs': {
+    ...paths['/dag-runs'],
+    post: operation({
+      operationId: 'executeDagRunFromSpec',
+      summary: 'Start a run of an inline spec',
+      description:
+        'The spec is checked like an upload (size, validation, names); the run and its spec ' +
+        'are stored under the DAG name like any other run (queued when its queue is full).',
+      tag: 'dag-runs',
+      requestBody: 'ExecuteDAGRunFromSpec',
+      permission: 'run_dags',
+      errors: [409],
+      errorOverrides: { 409: inlineRunConflict },
+      success: { 200: ok('The run id.', 'DAGRunIdResponse', { dagRunId: 'custom-run-id' }) },
+    }),
+  },
+  '/dags/validate': {
+    post: operation({
+      operationId: 'validateDagSpec',
+      summary: 'Validate a DAG specification',
+      description: 'Nothing is written. The errors name their lines; `dag` when the spec loads.',
+      tag: 'dags',
+      requestBody: 'ValidateDAGSpec',
+      success: { 200: ok('Validation result.', 'ValidateDAGSpecResponse') },
+    }),
+  },
+  '/dags/{fileName}/stop-all': {
+    post: operation({
+      operationId: 'stopAllDagRuns',
+      summary: 'Stop every running run of a DAG',
+      tag: 'dags',
+      parameters: ['FileName'],
+      permission: 'run_dags',
+      errors: [404, 413, 415],
+      success: { 200: ok('Stop requested for every running run.', 'StopAllDAGRunsResponse') },
+    }),
+  },
+  '/dag-runs/enqueue': {
+    post: operation({
+      operationId: 'enqueueDagRunFromSpec',
+      summary: 'Enqueue a run of an inline spec',
+      description:
+        'The spec is checked like an upload (size, validation, names); the run and its spec ' +
+        'are stored under the DAG name like any other run.',
+      tag: 'dag-runs',
+      requestBody: 'EnqueueDAGRunFromSpec',
+      permission: 'run_dags',
+      errors: [409],
+      errorOverrides: { 409: inlineRunConflict },
+      success: { 200: ok('The run id.', 'DAGRunIdResponse') },
+    }),
+  },
+  [`${runPath}/spec`]: {
+    get: operation({
+      operationId: 'getDagRunSpec',
+      summary: 'The spec a run used',
+      description: "The YAML the run was started from, not the file's current text.",
+      tag: 'dag-runs',
+      parameters: runParams,
+      errors: [404],
+      success: { 200: ok('The spec.', 'DAGRunSpecResponse') },
+    }),
+  },
+  [`${runPath}/outputs`]: {
+    get: operation({
+      operationId: 'getDagRunOutputs',
+      summary: 'Outputs collected from the steps of a run',
+      tag: 'dag-runs',
+      parameters: runParams,
+      errors: [404],
+      success: { 200: ok('The outputs and their metadata.', 'DAGRunOutputs') },
+    }),
+  },
+  [`${runPath}/reschedule`]: {
+    post: operation({
+      operationId: 'rescheduleDagRun',
+      summary: 'Run again under a new id, with the same spec and params',
+      description: 'Refused (409) while a run of the DAG is running (singleton, as Dagu).',
+      tag: 'dag-runs',
+      parameters: runParams,
+      requestBody: 'RescheduleDAGRun',
+      permission: 'run_dags',
+      errors: [404, 409],
+      errorOverrides: { 409: inlineRunConflict },
+      success: { 200: ok('The new run.', 'RescheduleDAGRunResponse') },
+    }),
+  },
+  [`${runPath}/sub-dag-runs`]: {
+    get: operation({
+      operationId: 'getSubDagRuns',
+      summary: 'Sub DAG-runs of a run, with timing and status',
+      tag: 'dag-runs',
+      parameters: [...runParams, 'ParentSubDagRunId'],
+      errors: [404],
+      success: { 200: ok('The sub-runs.', 'SubDAGRunsResponse') },
+    }),
+  },
+  [subPath]: {
+    get: operation({
+      operationId: 'getSubDagRunDetails',
+      summary: 'Sub DAG-run details (same as the children path)',
+      tag: 'dag-runs',
+      parameters: subParams,
+      errors: [404],
+      success: { 200: ok('The sub-run.', 'DAGRunDetailsResponse') },
+    }),
+  },
+  [`${subPath}/log`]: {
+    get: operation({
+      operationId: 'getSubDagRunLog',
+      summary: 'Sub DAG-run log',
+      tag: 'dag-runs',
+      parameters: [...subParams, ...logParams],
+      errors: [404],
+      success: { 200: logOk },
+    }),
+  },
+  [`${subPath}/steps/{stepName}/log`]: {
+    get: operation({
+      operationId: 'getSubDagRunStepLog',
+      summary: 'Sub DAG-run step stdout or stderr',
+      tag: 'dag-runs',
+      parameters: [...subParams, 'StepName', ...logParams, 'Stream'],
+      errors: [404],
+      success: { 200: logOk },
+    }),
+  },
+  [`${subPath}/steps/{stepName}/status`]: {
+    patch: operation({
+      operationId: 'updateSubDagRunStepStatus',
+      summary: 'Force the status of a sub DAG-run step',
+      tag: 'dag-runs',
+      parameters: [...subParams, 'StepName'],
+      requestBody: 'UpdateStepStatus',
+      permission: 'run_dags',
+      errors: [404],
+      success: { 200: emptyOk },
+    }),
+  },
+  '/queues': {
+    get: operation({
+      operationId: 'listQueues',
+      summary: 'Every queue with its running and queued runs',
+      tag: 'queues',
+      success: { 200: ok('The queues.', 'QueuesResponse') },
+    }),
+  },
+  '/services/scheduler': {
+    get: operation({
+      operationId: 'getSchedulerStatus',
+      summary: 'Scheduler status',
+      tag: 'system',
+      success: { 200: ok('The schedulers.', 'SchedulerStatusResponse') },
+    }),
+  },
+  '/webhooks/{fileName}': {
+    post: {
+      ...operation({
+        operationId: 'triggerWebhook',
+        summary: 'Trigger a DAG with its webhook token',
+        description:
+          "Authenticated by the DAG's own webhook token only (`Authorization: Bearer " +
+          'dagu_wh_…`), whether or not the rest of the API needs credentials: 401 without a ' +
+          'valid token (also when the DAG has no webhook: nothing is told to a caller without ' +
+          'the token), 403 when the webhook is disabled, 404 when its DAG file is gone. The run ' +
+          'is queued with `WEBHOOK_PAYLOAD` (the JSON payload, as a quoted string) as a ' +
+          'parameter, as data.',
+        tag: 'webhooks',
+        parameters: ['FileName', 'WebhookAuthorization'],
+        requestBody: 'Webhook',
+        public: true,
+        errors: [401, 403, 404, 409],
+        success: { 200: ok('The queued run.', 'WebhookResponse') },
+      }),
+    },
+  },
+  '/webhooks': {
+    get: operation({
+      operationId: 'listWebhooks',
+      summary: 'Every webhook (admin)',
+      tag: 'webhooks',
+      success: { 200: ok('The webhooks.', 'WebhookListResponse') },
+    }),
+  },
+  '/dags/{fileName}/webhook': {
+    get: operation({
+      operationId: 'getDagWebhook',
+      summary: 'The webhook of a DAG (admin)',
+      tag: 'webhooks',
+      parameters: ['FileName'],
+      errors: [404],
+      success: { 200: ok('The webhook.', 'WebhookDetails') },
+    }),
+    post: operation({
+      operationId: 'createDagWebhook',
+      summary: 'Create the webhook of a DAG (admin); the token is shown once',
+      tag: 'webhooks',
+      parameters: ['FileName'],
+      errors: [404, 409, 413, 415],
+      success: { 201: ok('Created.', 'WebhookCreateResponse') },
+    }),
+    delete: operation({
+      operationId: 'deleteDagWebhook',
+      summary: 'Delete the webhook of a DAG (admin)',
+      tag: 'webhooks',
+      parameters: ['FileName'],
+      errors: [404, 415],
+      success: { 204: { description: 'Deleted. Empty body.' } },
+    }),
+  },
+  '/dags/{fileName}/webhook/regenerate': {
+    post: operation({
+      operationId: 'regenerateDagWebhookToken',
+      summary: 'New token for the webhook of a DAG (admin); the old one stops working',
+      tag: 'webhooks',
+      parameters: ['FileName'],
+      errors: [404, 413, 415],
+      success: { 200: ok('The new token, shown once.', 'WebhookCreateResponse') },
+    }),
+  },
+  '/dags/{fileName}/webhook/toggle': {
+    post: operation({
+      operationId: 'toggleDagWebhook',
+      summary: 'Enable or disable the webhook of a DAG (admin)',
+      tag: 'webhooks',
+      parameters: ['FileName'],
+      requestBody: 'WebhookToggle',
+      errors: [404],
+      success: { 200: ok('The webhook.', 'WebhookDetails') },
+    }),
+  },
+};
+
 export const openApiDocument: OpenApiDocument = {
   openapi: '3.1.0',
   info: {
@@ -1416,12 +1955,14 @@ export const openApiDocument: OpenApiDocument = {
     { name: 'system', description: 'Health and metrics.' },
     { name: 'dags', description: 'DAG definitions and starting runs.' },
     { name: 'dag-runs', description: 'Runs, logs and steps.' },
+    { name: 'queues', description: 'Queues and their runs (Dagu v1.30).' },
+    { name: 'webhooks', description: 'Per-DAG webhook tokens and triggers (Dagu v1.30).' },
   ],
   security: [{ basicAuth: [] }, { bearerAuth: [] }, {}],
-  paths,
+  paths: { ...paths, ...v130Paths },
   components: {
-    schemas,
-    parameters,
+    schemas: { ...schemas, ...v130Schemas },
+    parameters: { ...parameters, ...v130Parameters },
     responses: {
       ...responses,
       AlreadyRunning: errorResponse('The run is still running.', ['already_running'], {
@@ -1434,7 +1975,7 @@ export const openApiDocument: OpenApiDocument = {
         { code: 'already_exists', message: 'dag-run ID x already exists for DAG y' },
       ),
     },
-    requestBodies,
+    requestBodies: { ...requestBodies, ...v130RequestBodies },
     securitySchemes: {
       basicAuth: {
         type: 'http',

@@ -22,12 +22,12 @@ export const RUN_LIST_LIMIT = 1000;
 export const RUN_LIST_DEFAULT_LIMIT = 100;
 
 /** The log window of a query (its bounds are checked by the request validator). */
-function logQuery(query: QueryOf<'getDagRunLog'>): LogWindowQuery {
+export function logQuery(query: QueryOf<'getDagRunLog'>): LogWindowQuery {
   return { tail: query.tail, head: query.head, offset: query.offset, limit: query.limit };
 }
 
 /** A step's node among the run's nodes and handler nodes (the last with that name wins). */
-function findNode(run: StoredRun, stepName: string): NodeState {
+export function findNode(run: StoredRun, stepName: string): NodeState {
   const node =
     run.snapshot.nodes.findLast((n) => n.step.name === stepName) ??
     Object.values(run.snapshot.handlers).find((n) => n?.step.name === stepName);

@@ -32,7 +32,8 @@ export const NEW_DAG_TEMPLATE = `steps:
     command: echo hello
 `;
 
-function issueMessages(error: DagValidationError): string[] {
+/** One message per problem, each naming its line (`3: steps[0]: …`). */
+export function issueMessages(error: DagValidationError): string[] {
   return error.issues.map((issue) => formatIssues([issue]));
 }
 

@@ -256,7 +256,11 @@ export interface paths {
     /** List runs across DAGs */
     get: operations['listDagRuns'];
     put?: never;
-    post?: never;
+    /**
+     * Start a run of an inline spec
+     * @description The spec is checked like an upload (size, validation, names); the run and its spec are stored under the DAG name like any other run (queued when its queue is full).
+     */
+    post: operations['executeDagRunFromSpec'];
     delete?: never;
     options?: never;
     head?: never;
@@ -493,6 +497,329 @@ export interface paths {
     get: operations['getOpenApiDocument'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dags/validate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Validate a DAG specification
+     * @description Nothing is written. The errors name their lines; `dag` when the spec loads.
+     */
+    post: operations['validateDagSpec'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dags/{fileName}/stop-all': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Stop every running run of a DAG */
+    post: operations['stopAllDagRuns'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dag-runs/enqueue': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Enqueue a run of an inline spec
+     * @description The spec is checked like an upload (size, validation, names); the run and its spec are stored under the DAG name like any other run.
+     */
+    post: operations['enqueueDagRunFromSpec'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dag-runs/{name}/{dagRunId}/spec': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The spec a run used
+     * @description The YAML the run was started from, not the file's current text.
+     */
+    get: operations['getDagRunSpec'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dag-runs/{name}/{dagRunId}/outputs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Outputs collected from the steps of a run */
+    get: operations['getDagRunOutputs'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dag-runs/{name}/{dagRunId}/reschedule': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run again under a new id, with the same spec and params
+     * @description Refused (409) while a run of the DAG is running (singleton, as Dagu).
+     */
+    post: operations['rescheduleDagRun'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dag-runs/{name}/{dagRunId}/sub-dag-runs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Sub DAG-runs of a run, with timing and status */
+    get: operations['getSubDagRuns'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dag-runs/{name}/{dagRunId}/sub-dag-runs/{subDAGRunId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Sub DAG-run details (same as the children path) */
+    get: operations['getSubDagRunDetails'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dag-runs/{name}/{dagRunId}/sub-dag-runs/{subDAGRunId}/log': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Sub DAG-run log */
+    get: operations['getSubDagRunLog'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dag-runs/{name}/{dagRunId}/sub-dag-runs/{subDAGRunId}/steps/{stepName}/log': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Sub DAG-run step stdout or stderr */
+    get: operations['getSubDagRunStepLog'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dag-runs/{name}/{dagRunId}/sub-dag-runs/{subDAGRunId}/steps/{stepName}/status': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Force the status of a sub DAG-run step */
+    patch: operations['updateSubDagRunStepStatus'];
+    trace?: never;
+  };
+  '/queues': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every queue with its running and queued runs */
+    get: operations['listQueues'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/services/scheduler': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Scheduler status */
+    get: operations['getSchedulerStatus'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks/{fileName}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Trigger a DAG with its webhook token
+     * @description Authenticated by the DAG's own webhook token only (`Authorization: Bearer dagu_wh_…`), whether or not the rest of the API needs credentials: 401 without a valid token (also when the DAG has no webhook: nothing is told to a caller without the token), 403 when the webhook is disabled, 404 when its DAG file is gone. The run is queued with `WEBHOOK_PAYLOAD` (the JSON payload, as a quoted string) as a parameter, as data.
+     */
+    post: operations['triggerWebhook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every webhook (admin) */
+    get: operations['listWebhooks'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dags/{fileName}/webhook': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The webhook of a DAG (admin) */
+    get: operations['getDagWebhook'];
+    put?: never;
+    /** Create the webhook of a DAG (admin); the token is shown once */
+    post: operations['createDagWebhook'];
+    /** Delete the webhook of a DAG (admin) */
+    delete: operations['deleteDagWebhook'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dags/{fileName}/webhook/regenerate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** New token for the webhook of a DAG (admin); the old one stops working */
+    post: operations['regenerateDagWebhookToken'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dags/{fileName}/webhook/toggle': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Enable or disable the webhook of a DAG (admin) */
+    post: operations['toggleDagWebhook'];
     delete?: never;
     options?: never;
     head?: never;
@@ -891,6 +1218,193 @@ export interface components {
       /** @description Re-run only this step; downstream steps are not re-run. */
       stepName?: string;
     };
+    ValidateDAGSpecRequest: {
+      /** @description DAG specification in YAML format. */
+      spec: string;
+      /** @description Optional name to use when the spec omits a name. */
+      name?: string;
+    };
+    /** @description Nothing is written. `dag` is present when the spec loads. */
+    ValidateDAGSpecResponse: {
+      /** @description True if the spec is valid (no errors). */
+      valid: boolean;
+      dag?: components['schemas']['DAGDetails'];
+      /** @description Validation errors, each naming its line (`line 3: …`); [] when valid. */
+      errors: string[];
+    };
+    StopAllDAGRunsResponse: {
+      /** @description Runs that could not be stopped; [] when all were. */
+      errors: string[];
+    };
+    ExecuteDAGRunFromSpecRequest: {
+      /** @description DAG specification in YAML format. */
+      spec: string;
+      /** @description Name to use when the spec omits a name (the run is stored under the DAG name). */
+      name?: string;
+      /** @description Parameters of the run, as in StartDAGRequest (data, never executed). */
+      params?: string;
+      /** @description Optional ID for the DAG-run; if omitted, a new one is generated. */
+      dagRunId?: string;
+      /** @description Refuse with 409 already_running when a run of this DAG name is running (default false). */
+      singleton?: boolean;
+    };
+    EnqueueDAGRunFromSpecRequest: {
+      /** @description DAG specification in YAML format. */
+      spec: string;
+      /** @description Name to use when the spec omits a name. */
+      name?: string;
+      /** @description Parameters to persist with the queued DAG-run. */
+      params?: string;
+      /** @description Optional ID for the DAG-run; if omitted a new one will be generated. */
+      dagRunId?: string;
+      /** @description Override the queue to use for this DAG-run. */
+      queue?: string;
+    };
+    DAGRunSpecResponse: {
+      /** @description The DAG spec in YAML format that the run used. */
+      spec: string;
+    };
+    RescheduleDAGRunRequest: {
+      /** @description Explicit run ID for the new DAG-run; if omitted a new ID is generated. */
+      dagRunId?: string;
+      /** @description Optional DAG name override for the new run. */
+      dagName?: string;
+    };
+    RescheduleDAGRunResponse: {
+      /** @description Id of the new run. */
+      dagRunId: string;
+      /** @description Whether the run was queued instead of starting immediately. */
+      queued: boolean;
+    };
+    /** @description Execution context metadata for the outputs. */
+    OutputsMetadata: {
+      /** @description DAG name. */
+      dagName: string;
+      /** @description Run id. */
+      dagRunId: string;
+      /** @description Attempt identifier within the run. */
+      attemptId: string;
+      status: components['schemas']['StatusLabel'];
+      /**
+       * Format: date-time
+       * @description RFC 3339 time the run finished (Go's zero time while it has not).
+       */
+      completedAt: string;
+      /** @description JSON-serialized parameters of the run (`["P1=foo"]`). */
+      params?: string;
+    };
+    DAGRunOutputs: {
+      metadata: components['schemas']['OutputsMetadata'];
+      /** @description Step outputs by name: `output: TOTAL_COUNT` is `totalCount` (UPPER_SNAKE to camelCase); the last step wins a conflict. Empty while the run has not finished. */
+      outputs: {
+        [key: string]: string;
+      };
+    };
+    SubDAGRunDetail: {
+      /** @description Id of the sub DAG-run. */
+      dagRunId: string;
+      /** @description Parameters passed to the sub DAG-run. */
+      params?: string;
+      status: components['schemas']['Status'];
+      statusLabel: components['schemas']['StatusLabel'];
+      /** @description RFC 3339; "" when not started. */
+      startedAt: string;
+      /** @description RFC 3339; "" when not finished. */
+      finishedAt?: string;
+    };
+    SubDAGRunsResponse: {
+      subRuns: components['schemas']['SubDAGRunDetail'][];
+    };
+    Queue: {
+      /** @description Queue name: a configured (global) queue, or the DAG name. */
+      name: string;
+      /**
+       * @description `global` when configured in queues.config, else `dag-based`.
+       * @enum {string}
+       */
+      type: 'global' | 'dag-based';
+      /** @description Runs allowed at once: the configured limit, or the DAG's maxActiveRuns. */
+      maxConcurrency?: number;
+      running: components['schemas']['DAGRunSummary'][];
+      queued: components['schemas']['DAGRunSummary'][];
+    };
+    QueuesSummary: {
+      totalQueues: number;
+      totalRunning: number;
+      totalQueued: number;
+      /** @description Sum of maxConcurrency. */
+      totalCapacity: number;
+      /**
+       * Format: float
+       * @description totalRunning / totalCapacity * 100 (0 without capacity).
+       */
+      utilizationPercentage: number;
+    };
+    QueuesResponse: {
+      queues: components['schemas']['Queue'][];
+      summary: components['schemas']['QueuesSummary'];
+    };
+    SchedulerInstance: {
+      /** @description Identifier of the scheduler instance (host and process id). */
+      instanceId: string;
+      /** @description Host name where the scheduler runs. */
+      host: string;
+      /** @enum {string} */
+      status: 'active' | 'inactive' | 'unknown';
+      /** @description RFC 3339 time the scheduler started. */
+      startedAt: string;
+    };
+    SchedulerStatusResponse: {
+      /** @description The scheduler of this server process, when it runs one; [] otherwise. */
+      schedulers: components['schemas']['SchedulerInstance'][];
+    };
+    WebhookRequest: {
+      /** @description Idempotency key: 409 when a run with this id already exists. */
+      dagRunId?: string;
+      /** @description Arbitrary JSON passed to the run as the WEBHOOK_PAYLOAD parameter. */
+      payload?: {
+        [key: string]: unknown;
+      };
+    };
+    WebhookResponse: {
+      /** @description Id of the queued run. */
+      dagRunId: string;
+      /** @description Name of the triggered DAG. */
+      dagName: string;
+    };
+    /** @description A webhook; the token itself is never shown again. */
+    WebhookDetails: {
+      /**
+       * Format: uuid
+       * @description Identifier of the webhook.
+       */
+      id: string;
+      /** @description The DAG (file name) this webhook triggers. */
+      dagName: string;
+      /** @description First 12 characters of the token, for identification. */
+      tokenPrefix: string;
+      enabled: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /** @description Who created the webhook (the caller's role here). */
+      createdBy?: string;
+      /** Format: date-time */
+      lastUsedAt?: string;
+    };
+    WebhookListResponse: {
+      webhooks: components['schemas']['WebhookDetails'][];
+    };
+    WebhookCreateResponse: {
+      webhook: components['schemas']['WebhookDetails'];
+      /** @description The full token: shown only now; the server keeps only its hash. */
+      token: string;
+    };
+    WebhookToggleRequest: {
+      /** @description Enable or disable the webhook. */
+      enabled: boolean;
+    };
   };
   responses: {
     /** @description Done. Empty body, no content type. */
@@ -1146,6 +1660,12 @@ export interface components {
     RunListOffset: number;
     /** @description Which output of the step. */
     Stream: 'stdout' | 'stderr';
+    /** @description Id of a sub (child) run, from `Node.children[].dagRunId`. */
+    SubDagRunId: string;
+    /** @description List the sub-runs of this sub-run instead of the root run (nested DAGs). */
+    ParentSubDagRunId: string;
+    /** @description `Bearer <token>`: a `dagu_wh_` token from createDagWebhook. Checked by the handler (401 without it). */
+    WebhookAuthorization: string;
   };
   requestBodies: {
     CreateDAG: {
@@ -1218,6 +1738,70 @@ export interface components {
          *     }
          */
         'application/json': components['schemas']['RetryDAGRunRequest'];
+      };
+    };
+    ValidateDAGSpec: {
+      content: {
+        /**
+         * @example {
+         *       "spec": "steps:\n  - name: step1\n    command: echo hello\n"
+         *     }
+         */
+        'application/json': components['schemas']['ValidateDAGSpecRequest'];
+      };
+    };
+    ExecuteDAGRunFromSpec: {
+      content: {
+        /**
+         * @example {
+         *       "spec": "name: inline\nsteps:\n  - name: step1\n    command: echo hello\n"
+         *     }
+         */
+        'application/json': components['schemas']['ExecuteDAGRunFromSpecRequest'];
+      };
+    };
+    EnqueueDAGRunFromSpec: {
+      content: {
+        /**
+         * @example {
+         *       "spec": "name: inline\nsteps:\n  - name: step1\n    command: echo hello\n"
+         *     }
+         */
+        'application/json': components['schemas']['EnqueueDAGRunFromSpecRequest'];
+      };
+    };
+    /** @description An absent body means `{}`. */
+    RescheduleDAGRun: {
+      content: {
+        /**
+         * @example {
+         *       "dagRunId": "rerun-1"
+         *     }
+         */
+        'application/json': components['schemas']['RescheduleDAGRunRequest'];
+      };
+    };
+    /** @description An absent body means `{}` (payload `{}`). */
+    Webhook: {
+      content: {
+        /**
+         * @example {
+         *       "payload": {
+         *         "ref": "main"
+         *       }
+         *     }
+         */
+        'application/json': components['schemas']['WebhookRequest'];
+      };
+    };
+    WebhookToggle: {
+      content: {
+        /**
+         * @example {
+         *       "enabled": false
+         *     }
+         */
+        'application/json': components['schemas']['WebhookToggleRequest'];
       };
     };
   };
@@ -1826,6 +2410,58 @@ export interface operations {
       500: components['responses']['InternalError'];
     };
   };
+  executeDagRunFromSpec: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: components['requestBodies']['ExecuteDAGRunFromSpec'];
+    responses: {
+      /** @description The run id. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "dagRunId": "custom-run-id"
+           *     }
+           */
+          'application/json': components['schemas']['DAGRunIdResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      /** @description The run id already exists, or (singleton) a run of the DAG is running. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "code": "already_exists",
+           *       "message": "dag-run ID x already exists for DAG y"
+           *     }
+           */
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'already_exists' | 'already_running';
+          };
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
   listDagRunsByName: {
     parameters: {
       query?: {
@@ -2265,6 +2901,688 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  validateDagSpec: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: components['requestBodies']['ValidateDAGSpec'];
+    responses: {
+      /** @description Validation result. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ValidateDAGSpecResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  stopAllDagRuns: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG file name, with or without `.yaml`/`.yml`. A name containing `/`, `\`, `..` or NUL is rejected with 400. */
+        fileName: components['parameters']['FileName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Stop requested for every running run. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StopAllDAGRunsResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  enqueueDagRunFromSpec: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: components['requestBodies']['EnqueueDAGRunFromSpec'];
+    responses: {
+      /** @description The run id. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DAGRunIdResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      /** @description The run id already exists, or (singleton) a run of the DAG is running. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "code": "already_exists",
+           *       "message": "dag-run ID x already exists for DAG y"
+           *     }
+           */
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'already_exists' | 'already_running';
+          };
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getDagRunSpec: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG name (the YAML `name:`), which keys the run history. */
+        name: components['parameters']['DagName'];
+        /** @description Run id, or `latest` for the most recent run of the DAG. */
+        dagRunId: components['parameters']['DagRunId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The spec. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DAGRunSpecResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getDagRunOutputs: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG name (the YAML `name:`), which keys the run history. */
+        name: components['parameters']['DagName'];
+        /** @description Run id, or `latest` for the most recent run of the DAG. */
+        dagRunId: components['parameters']['DagRunId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The outputs and their metadata. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DAGRunOutputs'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  rescheduleDagRun: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG name (the YAML `name:`), which keys the run history. */
+        name: components['parameters']['DagName'];
+        /** @description Run id, or `latest` for the most recent run of the DAG. */
+        dagRunId: components['parameters']['DagRunId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: components['requestBodies']['RescheduleDAGRun'];
+    responses: {
+      /** @description The new run. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RescheduleDAGRunResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      /** @description The run id already exists, or (singleton) a run of the DAG is running. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "code": "already_exists",
+           *       "message": "dag-run ID x already exists for DAG y"
+           *     }
+           */
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'already_exists' | 'already_running';
+          };
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getSubDagRuns: {
+    parameters: {
+      query?: {
+        /** @description List the sub-runs of this sub-run instead of the root run (nested DAGs). */
+        parentSubDAGRunId?: components['parameters']['ParentSubDagRunId'];
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG name (the YAML `name:`), which keys the run history. */
+        name: components['parameters']['DagName'];
+        /** @description Run id, or `latest` for the most recent run of the DAG. */
+        dagRunId: components['parameters']['DagRunId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The sub-runs. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SubDAGRunsResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getSubDagRunDetails: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG name (the YAML `name:`), which keys the run history. */
+        name: components['parameters']['DagName'];
+        /** @description Run id, or `latest` for the most recent run of the DAG. */
+        dagRunId: components['parameters']['DagRunId'];
+        /** @description Id of a sub (child) run, from `Node.children[].dagRunId`. */
+        subDAGRunId: components['parameters']['SubDagRunId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The sub-run. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DAGRunDetailsResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getSubDagRunLog: {
+    parameters: {
+      query?: {
+        /** @description Last n lines. See the log-window rules: tail > head > offset > default. */
+        tail?: components['parameters']['Tail'];
+        /** @description First n lines. See the log-window rules: tail > head > offset > default. */
+        head?: components['parameters']['Head'];
+        /** @description 1-based first line (used with limit). See the log-window rules: tail > head > offset > default. */
+        offset?: components['parameters']['Offset'];
+        /** @description Lines from offset (or from line 1). See the log-window rules: tail > head > offset > default. */
+        limit?: components['parameters']['Limit'];
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG name (the YAML `name:`), which keys the run history. */
+        name: components['parameters']['DagName'];
+        /** @description Run id, or `latest` for the most recent run of the DAG. */
+        dagRunId: components['parameters']['DagRunId'];
+        /** @description Id of a sub (child) run, from `Node.children[].dagRunId`. */
+        subDAGRunId: components['parameters']['SubDagRunId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: components['responses']['LogOk'];
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getSubDagRunStepLog: {
+    parameters: {
+      query?: {
+        /** @description Last n lines. See the log-window rules: tail > head > offset > default. */
+        tail?: components['parameters']['Tail'];
+        /** @description First n lines. See the log-window rules: tail > head > offset > default. */
+        head?: components['parameters']['Head'];
+        /** @description 1-based first line (used with limit). See the log-window rules: tail > head > offset > default. */
+        offset?: components['parameters']['Offset'];
+        /** @description Lines from offset (or from line 1). See the log-window rules: tail > head > offset > default. */
+        limit?: components['parameters']['Limit'];
+        /** @description Which output of the step. */
+        stream?: components['parameters']['Stream'];
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG name (the YAML `name:`), which keys the run history. */
+        name: components['parameters']['DagName'];
+        /** @description Run id, or `latest` for the most recent run of the DAG. */
+        dagRunId: components['parameters']['DagRunId'];
+        /** @description Id of a sub (child) run, from `Node.children[].dagRunId`. */
+        subDAGRunId: components['parameters']['SubDagRunId'];
+        /** @description Exact step name (URL-encoded). */
+        stepName: components['parameters']['StepName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: components['responses']['LogOk'];
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updateSubDagRunStepStatus: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG name (the YAML `name:`), which keys the run history. */
+        name: components['parameters']['DagName'];
+        /** @description Run id, or `latest` for the most recent run of the DAG. */
+        dagRunId: components['parameters']['DagRunId'];
+        /** @description Id of a sub (child) run, from `Node.children[].dagRunId`. */
+        subDAGRunId: components['parameters']['SubDagRunId'];
+        /** @description Exact step name (URL-encoded). */
+        stepName: components['parameters']['StepName'];
+      };
+      cookie?: never;
+    };
+    requestBody: components['requestBodies']['UpdateStepStatus'];
+    responses: {
+      200: components['responses']['EmptyOk'];
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listQueues: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The queues. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['QueuesResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getSchedulerStatus: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The schedulers. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SchedulerStatusResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  triggerWebhook: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: {
+        /** @description `Bearer <token>`: a `dagu_wh_` token from createDagWebhook. Checked by the handler (401 without it). */
+        Authorization?: components['parameters']['WebhookAuthorization'];
+      };
+      path: {
+        /** @description DAG file name, with or without `.yaml`/`.yml`. A name containing `/`, `\`, `..` or NUL is rejected with 400. */
+        fileName: components['parameters']['FileName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: components['requestBodies']['Webhook'];
+    responses: {
+      /** @description The queued run. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['AlreadyExists'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listWebhooks: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The webhooks. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookListResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getDagWebhook: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG file name, with or without `.yaml`/`.yml`. A name containing `/`, `\`, `..` or NUL is rejected with 400. */
+        fileName: components['parameters']['FileName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The webhook. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookDetails'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createDagWebhook: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG file name, with or without `.yaml`/`.yml`. A name containing `/`, `\`, `..` or NUL is rejected with 400. */
+        fileName: components['parameters']['FileName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Created. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookCreateResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['AlreadyExists'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteDagWebhook: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG file name, with or without `.yaml`/`.yml`. A name containing `/`, `\`, `..` or NUL is rejected with 400. */
+        fileName: components['parameters']['FileName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. Empty body. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  regenerateDagWebhookToken: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG file name, with or without `.yaml`/`.yml`. A name containing `/`, `\`, `..` or NUL is rejected with 400. */
+        fileName: components['parameters']['FileName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The new token, shown once. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookCreateResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  toggleDagWebhook: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description DAG file name, with or without `.yaml`/`.yml`. A name containing `/`, `\`, `..` or NUL is rejected with 400. */
+        fileName: components['parameters']['FileName'];
+      };
+      cookie?: never;
+    };
+    requestBody: components['requestBodies']['WebhookToggle'];
+    responses: {
+      /** @description The webhook. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookDetails'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
     };
   };

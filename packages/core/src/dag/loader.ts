@@ -152,6 +152,7 @@ function parseDagUncached(text: string, options: ParseDagOptions): Dag {
   });
   const dag = decodeDag(main, issues, location, fallbackName, '', localDags);
   if (issues.list.length > 0) throw new DagValidationError(issues.list, location);
+  dag.spec = text;
   return dag;
 }
 

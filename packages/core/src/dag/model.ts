@@ -168,6 +168,12 @@ export interface Dag {
   workingDir: string | undefined;
   /** Absolute path of the file the DAG came from, if any. */
   location: string | undefined;
+  /**
+   * The YAML text the DAG was parsed from (the whole file, local DAGs included); set by
+   * `parseDag` on the main DAG. Runs store it with their definition, so the spec a run used
+   * can be shown after the file changed (GET /dag-runs/{name}/{dagRunId}/spec).
+   */
+  spec?: string;
   /** Other documents of the same file, callable by name from `run:`. */
   localDags: Dag[];
 }

@@ -64,6 +64,8 @@ export interface StartOptions extends Partial<
   /** Fixture files to copy into the DAGs directory (default: all of them). */
   fixtures?: string[];
   schedulerRunning?: boolean;
+  /** queues.config: limits of configured (global) queues by name. */
+  queueLimits?: Record<string, number>;
 }
 
 export async function startApi(options: StartOptions = {}): Promise<TestApi> {
@@ -79,6 +81,9 @@ export async function startApi(options: StartOptions = {}): Promise<TestApi> {
       basePath: options.basePath ?? '',
       corsAllowedOrigins: [...(options.corsAllowedOrigins ?? [])],
       allowedHosts: [...(options.allowedHosts ?? [])],
+      ...(options.queueLimits
+        ? { queues: { enabled: true, limits: new Map(Object.entries(options.queueLimits)) } }
+        : {}),
     },
     {
       api: {

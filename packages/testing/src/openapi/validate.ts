@@ -151,7 +151,15 @@ function getAjv(): Ajv2020 {
     strict: true,
     strictTypes: true,
     allowUnionTypes: false,
-    formats: { int32: true, int64: true },
+    formats: {
+      int32: true,
+      int64: true,
+      float: true,
+      'date-time': (value: string) =>
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(value),
+      uuid: (value: string) =>
+        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value),
+    },
   });
   const { schemas, parameters } = openApiDocument.components;
   instance.addVocabulary([...extensionKeywords([schemas, parameters])]);
