@@ -1,6 +1,7 @@
 // YAML syntax problems of a spec while it is typed, with their lines: the browser's own parse
 // (the `yaml` package, loaded only when the spec editor opens). What the DAG means — its keys,
-// steps and dependencies — is checked by the server when saving.
+// steps and dependencies — is checked by the server (its validate endpoint while typing, and
+// again when saving).
 import { isMap, LineCounter, parseAllDocuments } from 'yaml';
 
 export interface YamlProblem {

@@ -241,13 +241,18 @@ describe.skipIf(!ready)('web UI in chromium', () => {
       const good = await editor.inputValue();
       // A YAML syntax error is shown at its line while typing, before any save.
       await editor.fill(good.replace('command: echo "reported"', 'command: "reported'));
-      const yamlErrors = page.getByRole('status', { name: 'YAML errors' });
-      await yamlErrors.waitFor(WAIT);
-      expect(await yamlErrors.textContent()).toMatch(/line \d+: .*quote/i);
+      const specErrors = page.getByRole('status', { name: 'Spec errors' });
+      await specErrors.waitFor(WAIT);
+      expect(await specErrors.textContent()).toMatch(/line \d+: .*quote/i);
       await page.locator('.gutter .bad').first().waitFor(WAIT);
       await shoot(page, 'spec-typing');
+      // What the DAG means is checked by the server's validate endpoint while typing too.
       await editor.fill(good.replace('depends: [hello]', 'depends: [nowhere]'));
-      await yamlErrors.waitFor({ state: 'detached', ...WAIT });
+      await expect.poll(() => specErrors.textContent(), WAIT).toContain('nowhere');
+      await editor.fill(good);
+      await specErrors.waitFor({ state: 'detached', ...WAIT });
+      await editor.fill(good.replace('depends: [hello]', 'depends: [nowhere]'));
+      await specErrors.waitFor(WAIT);
       await page.getByRole('button', { name: 'Save spec' }).click();
       await page.getByRole('alert', { name: 'Validation errors' }).waitFor(WAIT);
       expect(await page.getByRole('alert', { name: 'Validation errors' }).textContent()).toContain(

@@ -1,31 +1,53 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { ErrorBox } from '../components.js';
-import { fire, useAction, usePoll } from '../data.js';
+import { fire, useAction, usePoll, useSession } from '../data.js';
 import { errorLines } from '../format.js';
 import type { YamlProblem } from '../yaml-check.js';
 
 /** Wait after the last keystroke before checking the YAML again. */
 const CHECK_DELAY_MS = 250;
 
-/** YAML syntax problems of `text` with their lines, checked in the browser while typing. */
-function useYamlProblems(text: string | undefined): YamlProblem[] {
+/**
+ * Problems of `text` with their lines while typing: the YAML syntax in the browser first, then,
+ * when the syntax is fine, what the DAG means (keys, steps, dependencies) from the server's
+ * validate endpoint, which writes nothing.
+ */
+function useSpecProblems(text: string | undefined, fileName: string): YamlProblem[] {
+  const { client } = useSession();
   const [problems, setProblems] = useState<YamlProblem[]>([]);
   useEffect(() => {
     if (text === undefined) return;
-    let cancelled = false;
+    const controller = new AbortController();
     const timer = setTimeout(() => {
       // The parser is its own chunk: only the spec editor loads it.
       fire(
-        import('../yaml-check.js').then(({ yamlProblems }) => {
-          if (!cancelled) setProblems(yamlProblems(text));
-        }),
+        import('../yaml-check.js')
+          .then(async ({ yamlProblems }) => {
+            const syntax = yamlProblems(text);
+            if (syntax.length > 0) return syntax;
+            const result = await client.validateDagSpec(
+              { spec: text, name: fileName },
+              { signal: controller.signal },
+            );
+            return result.errors.map((message) => ({
+              line: [...errorLines([message])][0] ?? 1,
+              message,
+            }));
+          })
+          .then(
+            (found) => {
+              if (!controller.signal.aborted) setProblems(found);
+            },
+            // A failed check (offline, aborted) leaves the last answer; saving still validates.
+            () => undefined,
+          ),
       );
     }, CHECK_DELAY_MS);
     return () => {
-      cancelled = true;
+      controller.abort();
       clearTimeout(timer);
     };
-  }, [text]);
+  }, [text, fileName, client]);
   return problems;
 }
 
@@ -58,7 +80,7 @@ export function SpecEditor({
 
   const value = text ?? '';
   const lineCount = value.split('\n').length;
-  const problems = useYamlProblems(text);
+  const problems = useSpecProblems(text, fileName);
   const marked = useMemo(() => {
     const lines = errorLines(errors);
     for (const problem of problems) lines.add(problem.line);
@@ -94,8 +116,8 @@ export function SpecEditor({
         </div>
       ) : null}
       {problems.length > 0 ? (
-        <div className="error" role="status" aria-label="YAML errors">
-          <strong>YAML {problems.length === 1 ? 'error' : 'errors'} (not saved yet)</strong>
+        <div className="error" role="status" aria-label="Spec errors">
+          <strong>{problems.length === 1 ? 'Error' : 'Errors'} in the spec (not saved yet)</strong>
           <ul>
             {problems.map((problem) => (
               <li key={`${problem.line}:${problem.message}`}>
