@@ -25,7 +25,15 @@ export default defineConfig({
     projects: [
       ...projectDirs.map((dir) => ({
         extends: true as const,
-        test: { name: dir.split('/')[1]!, root: dir, include: ['src/**/*.test.ts'] },
+        test: {
+          name: dir.split('/')[1]!,
+          root: dir,
+          include: ['src/**/*.test.ts'],
+          // The store's contract suite runs on a throw-away PostgreSQL server too.
+          ...(dir === 'packages/store'
+            ? { globalSetup: ['src/test-fixtures/postgres-global-setup.ts'] }
+            : {}),
+        },
       })),
       {
         extends: true as const,
