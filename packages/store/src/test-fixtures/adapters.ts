@@ -1,5 +1,6 @@
 // The store adapters the contract suite runs against: SQLite (a temporary home) and PostgreSQL
-// (a fresh database in the test server of postgres-global-setup.ts, per test). The suite uses
+// (a fresh database per test in the server that @dagu-ts/testing's postgres-global-setup.ts
+// starts for the run). The suite uses
 // the ports plus the few adapter methods both have (recorder, importRuns, listChildRuns).
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';

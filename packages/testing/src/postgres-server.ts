@@ -3,10 +3,12 @@
 // globalSetup of the store project and by the end-to-end tests. In CI (`CI` set) missing
 // binaries are an error, never a silent skip (`.ci/run` installs them).
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 
 export interface PostgresServer {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
@@ -78,5 +80,26 @@ export async function startPostgres(): Promise<PostgresServer> {
         rmSync(dir, { recursive: true, force: true });
       }
     },
+  };
+}
+
+/** A new empty database on the server of `adminUrl`; `drop` removes it (connections closed). */
+export async function createTestDatabase(
+  adminUrl: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const database = `dagu_test_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${database}`);
+  return {
+    url: adminUrl.replace(/\/[^/]*$/, `/${database}`),
+    drop: () => admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`),
   };
 }
