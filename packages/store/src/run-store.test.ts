@@ -205,6 +205,42 @@ steps:
     });
   });
 
+  describe('importRuns', () => {
+    it('inserts finished history (roots in bulk, children too) and skips runs already there', async () => {
+      const dag = dagOf('imported', ['a', 'b']);
+      const old = snapshotOf(dag, { dagRunId: 'i1', status: DagRunStatus.Success });
+      old.handlers = {
+        onExit: { ...old.nodes[0]!, step: { ...old.nodes[0]!.step, name: 'exit' } },
+      };
+      const failed = snapshotOf(dag, { dagRunId: 'i2', status: DagRunStatus.Failed, error: 'x' });
+      const root = { name: 'imported', dagRunId: 'i1' };
+      const child = snapshotOf(dagOf('kid', ['k']), {
+        dagRunId: 'c1',
+        root,
+        parent: root,
+        status: DagRunStatus.Success,
+      });
+      await recordRun(store.runs, dag, { dagRunId: 'i2' });
+      const runs = [old, failed, old, child].map((snapshot) => ({
+        dag,
+        snapshot,
+        trigger: 'schedule' as const,
+      }));
+      expect(await store.runs.importRuns(runs)).toBe(2);
+      expect(await store.runs.importRuns(runs)).toBe(0);
+      const stored = (await store.runs.getRun('imported', 'i1'))!;
+      expect(stored.snapshot).toEqual(JSON.parse(JSON.stringify(old)));
+      expect([stored.trigger, stored.queue, stored.dag.name]).toEqual([
+        'schedule',
+        'imported',
+        'imported',
+      ]);
+      expect((await store.runs.getRun('imported', 'i2'))!.snapshot.error).toBe('');
+      expect((await store.runs.getChildRun(root, 'c1'))!.snapshot.name).toBe('kid');
+      expect((await store.runs.listRuns({ name: 'imported' })).total).toBe(2);
+    });
+  });
+
   describe('createQueuedRun', () => {
     const dag = dagOf('queued', ['a'], 'queue: shared');
 

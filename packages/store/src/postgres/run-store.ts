@@ -528,21 +528,26 @@ export class PgRunStore implements RunStore {
     }
   }
 
-  /** Inserts finished history in one transaction; runs the DAG already has are skipped. */
+  /**
+   * Inserts finished history in one transaction; runs the DAG already has are skipped. Root runs
+   * go in bulk (a few statements per call, however many runs: imports of long histories);
+   * child runs one by one.
+   */
   async importRuns(runs: readonly ImportedRun[]): Promise<number> {
     const now = this.now().getTime();
     return this.db.tx(async (q) => {
       const definitions = new Map<Dag, number>();
-      let inserted = 0;
+      const definitionOf = async (dag: Dag): Promise<number> => {
+        let id = definitions.get(dag);
+        if (id === undefined) definitions.set(dag, (id = await this.definitionId(q, dag)));
+        return id;
+      };
+      const roots = runs.filter((run) => !run.snapshot.parent);
+      let inserted = await this.importRoots(q, roots, definitionOf, now);
       for (const { dag, snapshot, trigger } of runs) {
-        if (await this.findRow(q, snapshot)) continue;
-        let definitionId = definitions.get(dag);
-        if (definitionId === undefined) {
-          definitionId = await this.definitionId(q, dag);
-          definitions.set(dag, definitionId);
-        }
+        if (!snapshot.parent || (await this.findRow(q, snapshot))) continue;
         await this.insertRun(q, snapshot, {
-          definitionId,
+          definitionId: await definitionOf(dag),
           trigger,
           queue: dag.queue ?? dag.name,
           now,
@@ -555,6 +560,117 @@ export class PgRunStore implements RunStore {
       }
       return inserted;
     });
+  }
+
+  private async importRoots(
+    q: Queryable,
+    roots: readonly ImportedRun[],
+    definitionOf: (dag: Dag) => Promise<number>,
+    now: number,
+  ): Promise<number> {
+    if (roots.length === 0) return 0;
+    const key = (name: string, id: string): string => `${name}\u0000${id}`;
+    const { rows: known } = await q.query<{ name: string; dag_run_id: string }>(
+      `SELECT name, dag_run_id FROM dag_runs
+       WHERE is_root = 1 AND (name, dag_run_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [roots.map((run) => run.snapshot.name), roots.map((run) => run.snapshot.dagRunId)],
+    );
+    const skip = new Set(known.map((row) => key(row.name, row.dag_run_id)));
+    const fresh: ImportedRun[] = [];
+    for (const run of roots) {
+      const k = key(run.snapshot.name, run.snapshot.dagRunId);
+      if (skip.has(k)) continue;
+      skip.add(k);
+      fresh.push(run);
+    }
+    if (fresh.length === 0) return 0;
+    const column = <T>(pick: (run: ImportedRun) => T): T[] => fresh.map(pick);
+    const definitionIds: number[] = [];
+    for (const run of fresh) definitionIds.push(await definitionOf(run.dag));
+    const { rows: runRows } = await q.query<{ id: number; name: string; dag_run_id: string }>(
+      `INSERT INTO dag_runs (name, dag_run_id, is_root, root_name, root_dag_run_id, status, params,
+         trigger, queue, created_at, updated_at, queued_at, started_at, finished_at,
+         definition_id, attempt_seq, attempt_id, error, log_path)
+       SELECT t.name, t.id, 1, t.name, t.id, t.status, t.params, t.trigger, t.queue, t.created,
+         $14, t.queued, t.started, t.finished, t.definition, 1, t.attempt, t.error, t.log
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
+         $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[],
+         $13::text[], $15::text[])
+         AS t(name, id, status, params, trigger, queue, created, queued, started, finished,
+           definition, attempt, error, log)
+       RETURNING id, name, dag_run_id`,
+      [
+        column((run) => run.snapshot.name),
+        column((run) => run.snapshot.dagRunId),
+        column((run) => run.snapshot.status),
+        column((run) => run.snapshot.params),
+        column((run) => run.trigger),
+        column((run) => run.dag.queue ?? run.dag.name),
+        column(
+          ({ snapshot }) =>
+            timeOf(snapshot.queuedAt) ??
+            timeOf(snapshot.startedAt) ??
+            timeOf(snapshot.finishedAt) ??
+            now,
+        ),
+        column((run) => run.snapshot.queuedAt),
+        column((run) => run.snapshot.startedAt),
+        column((run) => run.snapshot.finishedAt),
+        definitionIds,
+        column((run) => run.snapshot.attemptId),
+        column((run) => run.snapshot.error),
+        now,
+        column((run) => run.snapshot.log),
+      ],
+    );
+    const runIdOf = new Map(runRows.map((row) => [key(row.name, row.dag_run_id), row.id]));
+    const runIds = column((run) => runIdOf.get(key(run.snapshot.name, run.snapshot.dagRunId))!);
+    const { rows: attemptRows } = await q.query<{ id: number; run: number }>(
+      `INSERT INTO attempts (run, seq, attempt_id, status, created_at, updated_at, snapshot)
+       SELECT t.run, 1, t.attempt, t.status, $4, $4, t.snapshot
+       FROM unnest($1::bigint[], $2::text[], $3::int[], $5::text[])
+         AS t(run, attempt, status, snapshot)
+       RETURNING id, run`,
+      [
+        runIds,
+        column((run) => run.snapshot.attemptId),
+        column((run) => run.snapshot.status),
+        now,
+        column((run) => runLevelJson(run.snapshot)),
+      ],
+    );
+    const attemptOf = new Map(attemptRows.map((row) => [row.run, row.id]));
+    const nodes = {
+      attempt: [] as number[],
+      slot: [] as number[],
+      handler: [] as Array<string | null>,
+      status: [] as number[],
+      step: [] as string[],
+      state: [] as string[],
+    };
+    fresh.forEach((run, index) => {
+      const attempt = attemptOf.get(runIds[index]!)!;
+      const add = (slot: number, handler: string | null, node: NodeState): void => {
+        nodes.attempt.push(attempt);
+        nodes.slot.push(slot);
+        nodes.handler.push(handler);
+        nodes.status.push(node.status);
+        nodes.step.push(JSON.stringify(node.step));
+        nodes.state.push(nodeStateJson(node));
+      };
+      run.snapshot.nodes.forEach((node, slot) => add(slot, null, node));
+      for (const name of HANDLER_NAMES) {
+        const node = run.snapshot.handlers[name];
+        if (node) add(handlerSlot(name), name, node);
+      }
+    });
+    if (nodes.attempt.length > 0)
+      await q.query(
+        `INSERT INTO attempt_nodes (attempt, slot, handler, status, step, state)
+         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[])`,
+        [nodes.attempt, nodes.slot, nodes.handler, nodes.status, nodes.step, nodes.state],
+      );
+    return fresh.length;
   }
 
   // ---- reading -----------------------------------------------------------------------------------
