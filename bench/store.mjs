@@ -245,7 +245,7 @@ const fmt = (ms) => ms.toFixed(3).padStart(8);
 const width = Math.max(...[...rows, ...extra].map((r) => r.label.length));
 console.log(
   `store (${databaseUrl ? 'PostgreSQL' : 'SQLite'}): ${totalRuns.toLocaleString('en')} runs over ${dagCount} DAGs filled in ${fillSeconds.toFixed(1)} s ` +
-    `(${Math.round(totalRuns / fillSeconds).toLocaleString('en')} runs/s, database ${sizeMb.toFixed(0)} MiB); ` +
+    `(${Math.round(totalRuns / fillSeconds).toLocaleString('en')} runs/s, database ${Number.isNaN(sizeMb) ? 'size n/a' : `${sizeMb.toFixed(0)} MiB`}); ` +
     `${samples} samples per query`,
 );
 console.log(`${'query'.padEnd(width)}  p50 (ms)  p95 (ms)  target p95 ≤ ${targetMs} ms`);
