@@ -10,9 +10,11 @@ const jsFiles = ['**/*.{js,mjs,cjs}'];
 
 // The dependency rules of ARCHITECTURE.md ("Layers and the direction of imports"). A package is
 // imported only through its public entry: `@dagu-ts/<name>`, never `@dagu-ts/<name>/src/...`, and
-// never by a relative path into another package's folder (import-x/no-relative-packages).
+// never by a relative path into another package's folder (import-x/no-relative-packages). A
+// package's declared subpath entries are public too (light or optional parts loaded apart).
+const publicSubpaths = ['store/postgres', 'api/run-views'];
 const deepImport = {
-  regex: '^@dagu-ts/[^/]+/(?!package\\.json$)',
+  regex: `^@dagu-ts/(?!(${publicSubpaths.join('|')})$)[^/]+/(?!package\\.json$)`,
   message: "Import another package through its public entry ('@dagu-ts/<name>'), not a deep path.",
 };
 const onlyImports = (allowed, rule) => ({

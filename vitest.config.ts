@@ -11,6 +11,9 @@ const projectDirs = ['packages', 'apps'].flatMap((group) =>
     .map((entry) => `${group}/${entry.name}`),
 );
 
+// Starts one throw-away PostgreSQL server for a project's tests (paths from a project's root).
+const globalSetup = ['../../packages/testing/src/postgres-global-setup.ts'];
+
 export default defineConfig({
   resolve: { conditions },
   // The SSR conditions also become Node's --conditions in the test workers: `import`/`module`
@@ -25,11 +28,18 @@ export default defineConfig({
     projects: [
       ...projectDirs.map((dir) => ({
         extends: true as const,
-        test: { name: dir.split('/')[1]!, root: dir, include: ['src/**/*.test.ts'] },
+        test: {
+          name: dir.split('/')[1]!,
+          root: dir,
+          include: ['src/**/*.test.ts'],
+          // The store's contract suite and the server's composition run on a throw-away
+          // PostgreSQL server too.
+          ...(dir === 'packages/store' || dir === 'apps/server' ? { globalSetup } : {}),
+        },
       })),
       {
         extends: true as const,
-        test: { name: 'e2e', root: 'tests/e2e', include: ['**/*.test.ts'] },
+        test: { name: 'e2e', root: 'tests/e2e', include: ['**/*.test.ts'], globalSetup },
       },
     ],
   },

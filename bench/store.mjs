@@ -4,6 +4,8 @@
 // a date window, one run by id; plus, for information, larger listings (full snapshots and
 // summaries) and the cost of recording one step event. Run after a build:
 // `node bench/store.mjs [runs] [dags]`. Target: p95 ≤ 5 ms for each read.
+// With DAGU_BENCH_DATABASE_URL=postgres://… the same on a PostgreSQL store (an empty database:
+// the bench fills it; target p95 ≤ 20 ms, a network round trip per query).
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +19,14 @@ const batchSize = 10_000;
 const spanMs = 100 * 86_400_000; // the runs spread over 100 days
 const start = Date.UTC(2024, 0, 1);
 
+const databaseUrl = process.env.DAGU_BENCH_DATABASE_URL;
+const targetMs = databaseUrl ? 20 : 5;
 const dir = mkdtempSync(join(tmpdir(), 'dagu-bench-store-'));
-const store = openStore({ home: dir });
+const store = databaseUrl
+  ? await (
+      await import('../packages/store/dist/postgres/index.js')
+    ).openPostgresStore({ url: databaseUrl, home: dir, reapAbandoned: false })
+  : openStore({ home: dir });
 
 function dagYaml(steps) {
   const lines = ['steps:'];
@@ -109,15 +117,17 @@ for (let first = 0; first < totalRuns; first += batchSize) {
   await store.runs.importRuns(batch);
 }
 const fillSeconds = (performance.now() - fillStarted) / 1000;
-const sizeMb =
-  ['', '-wal'].reduce((sum, suffix) => {
-    try {
-      return sum + statSync(`${store.paths.databaseFile}${suffix}`).size;
-    } catch {
-      return sum;
-    }
-  }, 0) /
-  2 ** 20;
+// (PostgreSQL: see pg_database_size; the bench does not load the driver itself.)
+const sizeMb = databaseUrl
+  ? NaN
+  : ['', '-wal'].reduce((sum, suffix) => {
+      try {
+        return sum + statSync(`${store.paths.databaseFile}${suffix}`).size;
+      } catch {
+        return sum;
+      }
+    }, 0) /
+    2 ** 20;
 
 // ---- measure ---------------------------------------------------------------------------------
 let seed = 42;
@@ -228,22 +238,22 @@ for (const steps of [3, 200]) {
   );
 }
 
-store.close();
+await store.close();
 rmSync(dir, { recursive: true, force: true });
 
 const fmt = (ms) => ms.toFixed(3).padStart(8);
 const width = Math.max(...[...rows, ...extra].map((r) => r.label.length));
 console.log(
-  `store: ${totalRuns.toLocaleString('en')} runs over ${dagCount} DAGs filled in ${fillSeconds.toFixed(1)} s ` +
-    `(${Math.round(totalRuns / fillSeconds).toLocaleString('en')} runs/s, database ${sizeMb.toFixed(0)} MiB); ` +
+  `store (${databaseUrl ? 'PostgreSQL' : 'SQLite'}): ${totalRuns.toLocaleString('en')} runs over ${dagCount} DAGs filled in ${fillSeconds.toFixed(1)} s ` +
+    `(${Math.round(totalRuns / fillSeconds).toLocaleString('en')} runs/s, database ${Number.isNaN(sizeMb) ? 'size n/a' : `${sizeMb.toFixed(0)} MiB`}); ` +
     `${samples} samples per query`,
 );
-console.log(`${'query'.padEnd(width)}  p50 (ms)  p95 (ms)  target p95 ≤ 5 ms`);
+console.log(`${'query'.padEnd(width)}  p50 (ms)  p95 (ms)  target p95 ≤ ${targetMs} ms`);
 for (const row of rows)
   console.log(
-    `${row.label.padEnd(width)}  ${fmt(row.p50)}  ${fmt(row.p95)}  ${row.p95 <= 5 ? 'ok' : 'MISSED'}`,
+    `${row.label.padEnd(width)}  ${fmt(row.p50)}  ${fmt(row.p95)}  ${row.p95 <= targetMs ? 'ok' : 'MISSED'}`,
   );
 console.log('-- for information');
 for (const row of extra)
   console.log(`${row.label.padEnd(width)}  ${fmt(row.p50)}  ${fmt(row.p95)}`);
-process.exitCode = rows.every((row) => row.p95 <= 5) ? 0 : 1;
+process.exitCode = rows.every((row) => row.p95 <= targetMs) ? 0 : 1;

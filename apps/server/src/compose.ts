@@ -8,12 +8,24 @@ import type { ApiDeps, createApiApp } from '@dagu-ts/api';
 import {
   RunLauncher,
   Scheduler,
+  type CancelStore,
   type DagRunSnapshot,
+  type FlagStore,
+  type LogStore,
+  type QueueStore,
   type RunEvent,
   type RunEventListener,
+  type RunStore,
   type SchedulerClock,
+  type SchedulerTickStore,
+  type StepProcessStore,
 } from '@dagu-ts/core';
-import { openStore, type Store } from '@dagu-ts/store';
+import {
+  openStore,
+  type FileDagRepository,
+  type ImportedRun,
+  type StorePaths,
+} from '@dagu-ts/store';
 import type { ServerConfig } from './config.js';
 import { createRunEventFanout } from './events.js';
 
@@ -50,9 +62,43 @@ export interface ComposeOptions {
   onListenerError?: (error: unknown) => void;
 }
 
+/**
+ * The store of a composition: SQLite (@dagu-ts/store) or PostgreSQL (@dagu-ts/store/postgres,
+ * when the configuration has a database URL). DAG files and logs are local files with both.
+ */
+export interface DaguStore {
+  readonly paths: StorePaths;
+  readonly runs: RunStore & { importRuns(runs: readonly ImportedRun[]): Promise<number> };
+  readonly queue: QueueStore;
+  readonly flags: FlagStore;
+  readonly cancels: CancelStore;
+  readonly ticks: SchedulerTickStore;
+  readonly processes: StepProcessStore;
+  readonly dags: FileDagRepository;
+  readonly logs: LogStore;
+  close(): void | Promise<void>;
+}
+
+/**
+ * Opens the configured store: PostgreSQL for a database URL (its driver is loaded only then),
+ * else SQLite under the data directory.
+ */
+export async function openStoreFor(config: ServerConfig, now?: () => Date): Promise<DaguStore> {
+  const options = {
+    home: config.home,
+    dagsDir: config.dagsDir,
+    dataDir: config.dataDir,
+    logDir: config.logDir,
+    ...(now ? { now } : {}),
+  };
+  if (config.databaseUrl === undefined) return openStore(options);
+  const { openPostgresStore } = await import('@dagu-ts/store/postgres');
+  return openPostgresStore({ ...options, url: config.databaseUrl });
+}
+
 export interface Dagu {
   config: ServerConfig;
-  store: Store;
+  store: DaguStore;
   launcher: RunLauncher;
   scheduler?: Scheduler;
   app?: ApiApp;
@@ -72,13 +118,7 @@ export async function composeDagu(
   options: ComposeOptions = {},
 ): Promise<Dagu> {
   const clock = options.clock;
-  const store = openStore({
-    home: config.home,
-    dagsDir: config.dagsDir,
-    dataDir: config.dataDir,
-    logDir: config.logDir,
-    ...(clock ? { now: () => clock.now() } : {}),
-  });
+  const store = await openStoreFor(config, clock ? () => clock.now() : undefined);
   try {
     const abandoned = await store.runs.closeAbandonedRuns();
     const events = createRunEventFanout(options.onListenerError);
@@ -132,20 +172,20 @@ export async function composeDagu(
           await scheduler?.stop();
           await launcher.close(graceMs);
           app?.apiRouter.close();
-          store.close();
+          await store.close();
         })();
         return closing;
       },
     };
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   }
 }
 
 async function composeApi(
   config: ServerConfig,
-  store: Store,
+  store: DaguStore,
   launcher: RunLauncher,
   subscribeRunEvents: (listener: RunEventListener) => () => void,
   api: NonNullable<ComposeOptions['api']>,

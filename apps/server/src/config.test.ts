@@ -374,3 +374,20 @@ describe('loadConfig errors name the bad value and where it came from', () => {
     expect(() => parseServerArgs(['--port'])).toThrow(ConfigError);
   });
 });
+
+describe('loadConfig database URL', () => {
+  it('takes DAGU_DATABASE_URL over database.url; without either, no URL (SQLite)', () => {
+    expect(load().databaseUrl).toBeUndefined();
+    writeConfig('database:\n  url: postgres://dagu@db.internal:5432/dagu\n');
+    expect(load().databaseUrl).toBe('postgres://dagu@db.internal:5432/dagu');
+    expect(load({ env: { DAGU_DATABASE_URL: 'postgresql://u:p@h/other' } }).databaseUrl).toBe(
+      'postgresql://u:p@h/other',
+    );
+  });
+
+  it('refuses a URL that is not PostgreSQL without echoing it (it may hold a password)', () => {
+    const message = loadError({ env: { DAGU_DATABASE_URL: 'mysql://root:s3cret@h/db' } });
+    expect(message).toContain('invalid DAGU_DATABASE_URL: expected a PostgreSQL URL');
+    expect(message).not.toContain('s3cret');
+  });
+});

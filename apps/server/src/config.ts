@@ -62,6 +62,11 @@ export interface ServerConfig {
   examples: boolean;
   /** On SIGTERM/SIGINT, how long active runs may go on before they are canceled. */
   shutdownGraceSec: number;
+  /**
+   * DAGU_DATABASE_URL / database.url: a postgres:// URL puts the state in that PostgreSQL
+   * database (several servers share it); without it, SQLite under the data directory.
+   */
+  databaseUrl?: string;
 }
 
 /** Dagu has no such setting; 5 s lets short steps end on their own before a deploy cancels them. */
@@ -228,6 +233,7 @@ export function loadConfig(input: LoadConfigInput = {}): ServerConfig {
   const shutdownGraceSec = asSeconds(
     first(fromEnv('DAGU_SHUTDOWN_GRACE_SEC'), fromFile('shutdownGraceSec')),
   );
+  const databaseUrl = asDatabaseUrl(first(fromEnv('DAGU_DATABASE_URL'), fromFile('database.url')));
 
   return {
     host,
@@ -252,6 +258,7 @@ export function loadConfig(input: LoadConfigInput = {}): ServerConfig {
     queues: { enabled: queuesEnabled ?? true, limits: queueLimits },
     examples: !(skipExamples ?? false),
     shutdownGraceSec: shutdownGraceSec ?? DEFAULT_SHUTDOWN_GRACE_SEC,
+    ...(databaseUrl !== undefined ? { databaseUrl } : {}),
   };
 }
 
@@ -335,6 +342,15 @@ function asSecret(candidate: Candidate | undefined): string | undefined {
   if (!candidate) return undefined;
   if (typeof candidate.value !== 'string') fail(candidate, 'expected a string (quote it in YAML)');
   return candidate.value === '' ? undefined : candidate.value;
+}
+
+/** A PostgreSQL connection URL (the message of a bad one does not repeat it: it has a password). */
+function asDatabaseUrl(candidate: Candidate | undefined): string | undefined {
+  const url = asSecret(candidate);
+  if (url === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\/[^/]/.test(url))
+    fail(candidate!, 'expected a PostgreSQL URL, postgres://user:password@host:port/database');
+  return url;
 }
 
 function asPort(candidate: Candidate | undefined): number | undefined {

@@ -14,8 +14,8 @@ export {
   USAGE,
 } from './config.js';
 export type { LoadConfigInput, ServerConfig, ServerFlags } from './config.js';
-export { composeDagu } from './compose.js';
-export type { ApiApp, ComposeOptions, Dagu } from './compose.js';
+export { composeDagu, openStoreFor } from './compose.js';
+export type { ApiApp, ComposeOptions, Dagu, DaguStore } from './compose.js';
 export { ListenError } from './listen.js';
 export { createLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';

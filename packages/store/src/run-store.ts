@@ -87,7 +87,7 @@ interface StoredRow extends RunRow, SnapshotRow {
   definition: string;
 }
 
-interface NodeRow {
+export interface NodeRow {
   attempt: number;
   slot: number;
   handler: string | null;
@@ -99,7 +99,7 @@ interface NodeRow {
  * What the recorder knows of an attempt it is writing, so that an event costs one node row: the
  * row ids, each node's slot, and the JSON last written of the run-level fields and of each node.
  */
-interface LiveAttempt {
+export interface LiveAttempt {
   runRow: number;
   attemptRow: number;
   runLevel: string;
@@ -119,11 +119,11 @@ const storedFrom = (index?: string): string => `SELECT ${RUN_COLUMNS}, a.id AS a
 
 const ORDER = 'ORDER BY r.created_at DESC, r.dag_run_id ASC';
 
-const SUMMARY_COLUMNS = `r.name, r.dag_run_id, r.attempt_id, r.root_name, r.root_dag_run_id,
+export const SUMMARY_COLUMNS = `r.name, r.dag_run_id, r.attempt_id, r.root_name, r.root_dag_run_id,
   r.parent_name, r.parent_dag_run_id, r.status, r.queued_at, r.started_at, r.finished_at,
   r.log_path, r.params, r.error`;
 
-interface SummaryRow {
+export interface SummaryRow {
   name: string;
   dag_run_id: string;
   attempt_id: string;
@@ -1019,7 +1019,7 @@ function chooseIndex(query: RunQuery): string | undefined {
 }
 
 /** The dag_runs columns that follow the snapshot. */
-function runColumns(run: DagRunSnapshot) {
+export function runColumns(run: DagRunSnapshot) {
   return {
     status: run.status,
     params: run.params,
@@ -1030,7 +1030,7 @@ function runColumns(run: DagRunSnapshot) {
   };
 }
 
-function toSummary(row: SummaryRow): DagRunSummary {
+export function toSummary(row: SummaryRow): DagRunSummary {
   return {
     name: row.name,
     dagRunId: row.dag_run_id,
@@ -1051,27 +1051,27 @@ function toSummary(row: SummaryRow): DagRunSummary {
 }
 
 /** The run-level fields of a snapshot, as the attempt row keeps them. */
-function runLevelJson(run: DagRunSnapshot): string {
+export function runLevelJson(run: DagRunSnapshot): string {
   const { nodes: _nodes, handlers: _handlers, ...runLevel } = run;
   return JSON.stringify(runLevel);
 }
 
 /** A node row's state: the NodeState without its step (written once with the row). */
-function nodeStateJson(node: NodeState): string {
+export function nodeStateJson(node: NodeState): string {
   const { step: _step, ...state } = node;
   return JSON.stringify(state);
 }
 
-function handlerSlot(name: HandlerName): number {
+export function handlerSlot(name: HandlerName): number {
   return HANDLER_NAMES.indexOf(name) - HANDLER_NAMES.length;
 }
 
-function allNodes(run: DagRunSnapshot): NodeState[] {
+export function allNodes(run: DagRunSnapshot): NodeState[] {
   return [...run.nodes, ...Object.values(run.handlers)];
 }
 
 /** Each node of a snapshot (handlers included) with its row's slot. */
-function slotsOf(run: DagRunSnapshot): Map<NodeState, number> {
+export function slotsOf(run: DagRunSnapshot): Map<NodeState, number> {
   const slots = new Map<NodeState, number>();
   run.nodes.forEach((node, index) => slots.set(node, index));
   for (const name of HANDLER_NAMES) {
@@ -1082,7 +1082,7 @@ function slotsOf(run: DagRunSnapshot): Map<NodeState, number> {
 }
 
 /** The slot of an event's node; a node object the attempt did not start with is found by place. */
-function slotOf(live: LiveAttempt, run: DagRunSnapshot, node: NodeState): number {
+export function slotOf(live: LiveAttempt, run: DagRunSnapshot, node: NodeState): number {
   let slot = live.slots.get(node);
   if (slot === undefined) {
     live.slots = slotsOf(run);
@@ -1097,24 +1097,24 @@ function slotOf(live: LiveAttempt, run: DagRunSnapshot, node: NodeState): number
 }
 
 /** Identifies a run across the recorder's events (a child run by its root). */
-function runKey(run: DagRunSnapshot): string {
+export function runKey(run: DagRunSnapshot): string {
   const { root, name, dagRunId, attemptId } = run;
   return `${root.name}\u0000${root.dagRunId}\u0000${name}\u0000${dagRunId}\u0000${attemptId}`;
 }
 
-function parseSnapshot(json: string): DagRunSnapshot {
+export function parseSnapshot(json: string): DagRunSnapshot {
   const snapshot = JSON.parse(json) as DagRunSnapshot;
   snapshot.parent ??= undefined;
   return snapshot;
 }
 
-function timeOf(iso: string): number | undefined {
+export function timeOf(iso: string): number | undefined {
   if (!iso || iso === '-') return undefined;
   const ms = Date.parse(iso);
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-function parseQueryTime(iso: string, field: string): number {
+export function parseQueryTime(iso: string, field: string): number {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms))
     throw new DaguError('bad_request', `${field} must be an ISO 8601 date-time, got "${iso}"`);
@@ -1122,7 +1122,7 @@ function parseQueryTime(iso: string, field: string): number {
 }
 
 /** The snapshot with DAG name `from` replaced by `to`, and log references moved by `moved`. */
-function renamedSnapshot(
+export function renamedSnapshot(
   snapshot: DagRunSnapshot,
   from: string,
   to: string,
@@ -1149,7 +1149,7 @@ function renamedSnapshot(
   };
 }
 
-function unknownRun(run: DagRunSnapshot): DaguError {
+export function unknownRun(run: DagRunSnapshot): DaguError {
   return new DaguError(
     'not_found',
     `cannot record an event of ${run.name}/${run.dagRunId} attempt ${run.attemptId}: ` +
@@ -1157,6 +1157,6 @@ function unknownRun(run: DagRunSnapshot): DaguError {
   );
 }
 
-function runNotFound(name: string, dagRunId: string): DaguError {
+export function runNotFound(name: string, dagRunId: string): DaguError {
   return new DaguError('not_found', `dag-run ID ${dagRunId} not found for DAG ${name}`);
 }

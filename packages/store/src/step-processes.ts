@@ -10,7 +10,7 @@ import { hostName, isOwnerAlive, ownIdentity, processStartIdentity } from './pro
 const TERM_GRACE_MS = 2_000;
 const POLL_MS = 50;
 
-interface GroupRow {
+export interface GroupRow {
   pgid: number;
   pgid_start: string;
   owner_pid: number;
@@ -59,17 +59,29 @@ export async function endOrphanedStepGroups(
     .all(host) as GroupRow[];
   const orphaned = rows.filter((row) => !isOwnerAlive(row.owner_pid, row.owner_start));
   if (orphaned.length === 0) return [];
-  const signalled = orphaned.filter((row) => signalGroup(row, 'SIGTERM'));
-  const deadline = Date.now() + graceMs;
-  while (signalled.some(groupAlive) && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  for (const row of signalled) if (groupAlive(row)) signalGroup(row, 'SIGKILL');
+  const signalled = await endGroups(orphaned, graceMs);
   connection.write(() => {
     const forget = connection.prepare(
       'DELETE FROM step_processes WHERE owner_host = ? AND pgid = ? AND owner_pid = ?',
     );
     for (const row of orphaned) forget.run(host, row.pgid, row.owner_pid);
   });
+  return signalled;
+}
+
+/**
+ * SIGTERM to each group that is still the step's, SIGKILL to those alive after `graceMs`.
+ * Returns the group ids that were signalled (any store's recovery uses it).
+ */
+export async function endGroups(
+  groups: readonly GroupRow[],
+  graceMs = TERM_GRACE_MS,
+): Promise<number[]> {
+  const signalled = groups.filter((row) => signalGroup(row, 'SIGTERM'));
+  const deadline = Date.now() + graceMs;
+  while (signalled.some(groupAlive) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  for (const row of signalled) if (groupAlive(row)) signalGroup(row, 'SIGKILL');
   return signalled.map((row) => row.pgid);
 }
 

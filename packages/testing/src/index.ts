@@ -13,3 +13,9 @@ export {
   validateResponse,
   validateSchema,
 } from './openapi/validate.js';
+export {
+  createTestDatabase,
+  findPostgresBin,
+  startPostgres,
+  type PostgresServer,
+} from './postgres-server.js';

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { isValidDagRunId, loadDagMetadata } from '@dagu-ts/core';
 import { composeDagu, type Dagu } from '@dagu-ts/server';
-import type { Store } from '@dagu-ts/store';
+import type { DaguStore as Store } from '@dagu-ts/server';
 import { cliConfig } from '../settings.js';
 import { resolveDagPath } from './resolve-dag.js';
 

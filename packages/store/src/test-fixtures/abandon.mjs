@@ -1,11 +1,13 @@
 // A process that starts a real run (a step that sleeps) recorded in the store at <home>, prints
 // `started <dagRunId>` once the store has the running step, and waits to be killed (the crash
-// test in multiprocess.test.ts).
+// tests in multiprocess.test.ts and run-store.test.ts). With a second argument, a PostgreSQL URL,
+// the store is that database.
 import { DagRunner, parseDag } from '@dagu-ts/core';
 import { openStore } from '../index.ts';
+import { openPostgresStore } from '../postgres/index.ts';
 
-const [home] = process.argv.slice(2);
-const store = openStore({ home });
+const [home, url] = process.argv.slice(2);
+const store = url ? await openPostgresStore({ url, home }) : openStore({ home });
 const dag = parseDag(
   'steps:\n  - name: quick\n    command: "true"\n  - name: slow\n    command: sleep 5\n',
   { name: 'crashing' },

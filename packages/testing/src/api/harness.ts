@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { ApiDeps } from '@dagu-ts/api';
 import { DagRunStatus, type DagRunSnapshot, type RunEvent, type RunLauncher } from '@dagu-ts/core';
 import { composeDagu, loadConfig } from '@dagu-ts/server';
-import type { Store } from '@dagu-ts/store';
+import type { DaguStore as Store } from '@dagu-ts/server';
 import { validateResponse } from '../openapi/validate.js';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');

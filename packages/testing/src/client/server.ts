@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuthOptions } from '@dagu-ts/api';
 import { composeDagu, loadConfig } from '@dagu-ts/server';
-import type { Store } from '@dagu-ts/store';
+import type { DaguStore as Store } from '@dagu-ts/server';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 

@@ -1,0 +1,13 @@
+// @dagu-ts/store/postgres: core's persistence ports on PostgreSQL, for several servers on one
+// database. A subpath of its own so that `pg` is loaded only by those who use it.
+export { openPostgresStore, redact } from './store.js';
+export type { OpenPostgresStoreOptions, PostgresStore } from './store.js';
+export { PgRunStore, DEFAULT_LEASE_MS } from './run-store.js';
+export {
+  PgQueueStore,
+  PgFlagStore,
+  PgCancelStore,
+  PgSchedulerTickStore,
+  PgStepProcessStore,
+} from './stores.js';
+export { PG_LATEST_SCHEMA_VERSION } from './migrations.js';

@@ -1,0 +1,135 @@
+// The PostgreSQL schema as forward-only migrations, numbered on their own (the SQLite schema has
+// its own list). It mirrors SQLite's tables, node rows included, plus the owner leases that
+// replace pids across machines. A migration is never edited once released.
+import type { Migration } from '../migrations.js';
+
+export const PG_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE dag_definitions (
+  id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  hash       TEXT NOT NULL UNIQUE,
+  definition TEXT NOT NULL
+);
+
+-- A process using the database: it refreshes heartbeat_at (database clock, Unix ms) while it
+-- lives. Runs it owns whose lease lapsed are closed by the others.
+CREATE TABLE store_owners (
+  owner_id     TEXT PRIMARY KEY,
+  host         TEXT NOT NULL,
+  pid          INTEGER NOT NULL,
+  pid_start    TEXT NOT NULL,
+  started_at   BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL
+);
+
+CREATE TABLE dag_runs (
+  id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name              TEXT NOT NULL,
+  dag_run_id        TEXT NOT NULL,
+  is_root           SMALLINT NOT NULL CHECK (is_root IN (0, 1)),
+  root_name         TEXT NOT NULL,
+  root_dag_run_id   TEXT NOT NULL,
+  parent_name       TEXT,
+  parent_dag_run_id TEXT,
+  status            INTEGER NOT NULL,
+  params            TEXT NOT NULL DEFAULT '',
+  trigger           TEXT NOT NULL,
+  queue             TEXT NOT NULL,
+  created_at        BIGINT NOT NULL,
+  updated_at        BIGINT NOT NULL,
+  queued_at         TEXT NOT NULL DEFAULT '',
+  started_at        TEXT NOT NULL DEFAULT '',
+  finished_at       TEXT NOT NULL DEFAULT '',
+  claimed_at        BIGINT,
+  owner_id          TEXT,
+  owner_pid         INTEGER,
+  owner_start       TEXT,
+  owner_host        TEXT,
+  definition_id     BIGINT NOT NULL REFERENCES dag_definitions (id),
+  attempt_seq       INTEGER NOT NULL,
+  attempt_id        TEXT NOT NULL,
+  error             TEXT NOT NULL DEFAULT '',
+  log_path          TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX dag_runs_root_id ON dag_runs (name, dag_run_id) WHERE is_root = 1;
+CREATE UNIQUE INDEX dag_runs_child_id
+  ON dag_runs (root_name, root_dag_run_id, dag_run_id) WHERE is_root = 0;
+CREATE INDEX dag_runs_by_name ON dag_runs (name, is_root, created_at DESC, dag_run_id);
+CREATE INDEX dag_runs_by_status ON dag_runs (is_root, status, created_at DESC, dag_run_id);
+CREATE INDEX dag_runs_by_time ON dag_runs (is_root, created_at DESC, dag_run_id);
+CREATE INDEX dag_runs_by_run_id ON dag_runs (dag_run_id);
+CREATE INDEX dag_runs_active ON dag_runs (queue) WHERE status IN (1, 5);
+CREATE INDEX dag_runs_definition ON dag_runs (definition_id);
+
+CREATE TABLE attempts (
+  id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run        BIGINT NOT NULL REFERENCES dag_runs (id) ON DELETE CASCADE,
+  seq        INTEGER NOT NULL,
+  attempt_id TEXT NOT NULL,
+  status     INTEGER NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  snapshot   TEXT NOT NULL, -- the run-level fields of the DagRunSnapshot (JSON)
+  UNIQUE (run, seq)
+);
+
+-- One row per node of an attempt: a step's event rewrites its row and nothing else.
+CREATE TABLE attempt_nodes (
+  attempt BIGINT NOT NULL REFERENCES attempts (id) ON DELETE CASCADE,
+  slot    INTEGER NOT NULL,
+  handler TEXT,
+  status  INTEGER NOT NULL,
+  step    TEXT NOT NULL,
+  state   TEXT NOT NULL,
+  PRIMARY KEY (attempt, slot)
+);
+
+CREATE TABLE queue_items (
+  id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run         BIGINT NOT NULL UNIQUE REFERENCES dag_runs (id) ON DELETE CASCADE,
+  queue       TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  dag_run_id  TEXT NOT NULL,
+  priority    INTEGER NOT NULL,
+  enqueued_at TEXT NOT NULL,
+  enqueued_ms BIGINT NOT NULL
+);
+CREATE INDEX queue_items_next ON queue_items (queue, priority DESC, enqueued_ms, id);
+CREATE INDEX queue_items_run ON queue_items (name, dag_run_id);
+
+CREATE TABLE suspend_flags (
+  name         TEXT PRIMARY KEY,
+  suspended_at TEXT NOT NULL
+);
+
+CREATE TABLE cancel_requests (
+  name         TEXT NOT NULL,
+  dag_run_id   TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  PRIMARY KEY (name, dag_run_id)
+);
+
+CREATE TABLE scheduler_ticks (
+  name             TEXT NOT NULL,
+  scheduled_minute BIGINT NOT NULL,
+  claimed_at       TEXT NOT NULL,
+  owner_id         TEXT NOT NULL,
+  PRIMARY KEY (name, scheduled_minute)
+);
+
+CREATE TABLE step_processes (
+  owner_host  TEXT NOT NULL,
+  pgid        INTEGER NOT NULL,
+  pgid_start  TEXT NOT NULL,
+  owner_pid   INTEGER NOT NULL,
+  owner_start TEXT NOT NULL,
+  PRIMARY KEY (owner_host, pgid)
+);
+`,
+  },
+];
+
+export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

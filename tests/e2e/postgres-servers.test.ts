@@ -1,0 +1,181 @@
+// Two `dagu-ts start-all` processes (the built CLI, real HTTP on loopback), each with its own
+// DAGU_HOME, one DAGs directory and one DAGU_DATABASE_URL: the queue's limit holds across both,
+// every run is read through either server, a stop sent to the other server reaches the run, and
+// the runs of a server killed with SIGKILL are closed by the survivor.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DagRunStatus, type DagRunSnapshot } from '@dagu-ts/core';
+import { openPostgresStore, type PostgresStore } from '@dagu-ts/store/postgres';
+import { createTestDatabase } from '@dagu-ts/testing';
+import { cliBin, cliEnv } from './helpers.js';
+
+const adminUrl = inject('postgresUrl');
+const work = mkdtempSync(join(tmpdir(), 'dagu-pg-servers-'));
+const dagsDir = join(work, 'dags');
+mkdirSync(dagsDir, { recursive: true });
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+let database: { url: string; drop(): Promise<void> };
+let reader: PostgresStore;
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+interface Server {
+  api: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+let servers = 0;
+/** `dagu-ts start-all` in a new home on the shared DAGs directory and database. */
+async function startServer(): Promise<Server> {
+  const home = join(work, `home-${++servers}`);
+  const env = { ...cliEnv(home), DAGU_DAGS_DIR: dagsDir, DAGU_DATABASE_URL: database.url };
+  const child = spawn(
+    process.execPath,
+    [cliBin, 'start-all', '--port', '0', '--host', '127.0.0.1'],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  children.push(child);
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  let output = '';
+  const api = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = /"api":"([^"]+)"/.exec(output);
+      if (found) resolve(found[1]!);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    exited.then(() => reject(new Error(`start-all exited:\n${output}`)), reject);
+  });
+  return { api, child, exited };
+}
+
+async function post(url: string, body: unknown = {}): Promise<Record<string, unknown>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  expect(response.status, text).toBe(200);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+async function details(api: string, name: string, id: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`${api}/dag-runs/${name}/${id}`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { dagRunDetails: Record<string, unknown> }).dagRunDetails;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The most runs whose [startedAt, finishedAt] overlap (an end before a start at the same ms). */
+function peakOverlap(runs: readonly DagRunSnapshot[]): number {
+  const edges = runs.flatMap((run) => [
+    { at: Date.parse(run.startedAt), delta: 1 },
+    { at: Date.parse(run.finishedAt), delta: -1 },
+  ]);
+  edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let current = 0;
+  let peak = 0;
+  for (const edge of edges) peak = Math.max(peak, (current += edge.delta));
+  return peak;
+}
+
+describe.runIf(adminUrl !== '')('two start-all servers on one PostgreSQL database', () => {
+  beforeAll(async () => {
+    database = await createTestDatabase(adminUrl);
+    reader = await openPostgresStore({ url: database.url, home: join(work, 'reader') });
+  });
+  afterAll(async () => {
+    await reader?.close();
+    await database?.drop();
+  });
+
+  it('keeps maxActiveRuns 3 across both, every run finishes and reads through either', async () => {
+    writeFileSync(
+      join(dagsDir, 'limited.yaml'),
+      'maxActiveRuns: 3\nsteps:\n  - name: work\n    command: sleep 0.2\n',
+    );
+    const [a, b] = [await startServer(), await startServer()];
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const body = await post(`${(i % 2 === 0 ? a : b).api}/dags/limited/enqueue`);
+      ids.push(body.dagRunId as string);
+    }
+    await waitFor(
+      async () =>
+        (await reader.runs.listRuns({ name: 'limited', statuses: [DagRunStatus.Success] }))
+          .total === ids.length,
+      'every run to finish',
+    );
+    const runs = (await reader.runs.listRuns({ name: 'limited' })).runs;
+    expect(runs.map((run) => run.dagRunId).sort()).toEqual([...ids].sort());
+    expect(peakOverlap(runs)).toBeLessThanOrEqual(3);
+    // A run enqueued through a, read through b (details) and the history through a.
+    expect((await details(b.api, 'limited', ids[0]!)).status).toBe(DagRunStatus.Success);
+    const history = await fetch(`${a.api}/dag-runs/limited?limit=100`);
+    const listed = (await history.json()) as { dagRuns: Array<{ dagRunId: string }> };
+    expect(listed.dagRuns.map((run) => run.dagRunId).sort()).toEqual([...ids].sort());
+    for (const server of [a, b]) server.child.kill('SIGTERM');
+    expect(await Promise.all([a.exited, b.exited])).toEqual([0, 0]);
+  });
+
+  it('a stop sent to the other server reaches the run; a killed server has its runs closed', async () => {
+    writeFileSync(join(dagsDir, 'long.yaml'), 'steps:\n  - name: wait\n    command: sleep 60\n');
+    const [a, b] = [await startServer(), await startServer()];
+    const { dagRunId: stopped } = (await post(`${a.api}/dags/long/start`)) as {
+      dagRunId: string;
+    };
+    await waitFor(
+      async () => (await details(b.api, 'long', stopped)).status === DagRunStatus.Running,
+      'the run to be running',
+    );
+    const stopAt = Date.now();
+    await post(`${b.api}/dag-runs/long/${stopped}/stop`);
+    await waitFor(
+      async () => (await details(b.api, 'long', stopped)).status === DagRunStatus.Canceled,
+      'the stop to reach the run on the other server',
+      10_000,
+    );
+    // The launcher polls its stop requests every 500 ms.
+    expect(Date.now() - stopAt).toBeLessThan(5_000);
+
+    const { dagRunId: orphan } = (await post(`${a.api}/dags/long/start`)) as { dagRunId: string };
+    await waitFor(
+      async () => (await details(b.api, 'long', orphan)).status === DagRunStatus.Running,
+      'the second run to be running',
+    );
+    a.child.kill('SIGKILL');
+    await a.exited;
+    // b's heartbeat (every 10 s) finds a's process gone on this machine; on another machine the
+    // 30 s lease would lapse first.
+    await waitFor(
+      async () => (await details(b.api, 'long', orphan)).status === DagRunStatus.Failed,
+      'the survivor to close the killed server run',
+      45_000,
+    );
+    expect((await reader.runs.getRun('long', orphan))!.snapshot.error).toBe(
+      'process exited unexpectedly',
+    );
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+  });
+});
