@@ -19,6 +19,7 @@ import {
   type SchedulerClock,
   type SchedulerTickStore,
   type StepProcessStore,
+  type WebhookStore,
 } from '@dagu-ts/core';
 import {
   openStore,
@@ -74,6 +75,7 @@ export interface DaguStore {
   readonly cancels: CancelStore;
   readonly ticks: SchedulerTickStore;
   readonly processes: StepProcessStore;
+  readonly webhooks: WebhookStore;
   readonly dags: FileDagRepository;
   readonly logs: LogStore;
   close(): void | Promise<void>;

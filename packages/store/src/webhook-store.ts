@@ -3,25 +3,26 @@
 import { DaguError, type Webhook, type WebhookStore } from '@dagu-ts/core';
 import type { Connection } from './connection.js';
 
-interface WebhookRow {
+/** A row of the webhooks table, as SQLite (enabled 0/1) and PostgreSQL (boolean) return it. */
+export interface WebhookRow {
   dag_name: string;
   id: string;
   token_hash: string;
   token_prefix: string;
-  enabled: number;
+  enabled: number | boolean;
   created_at: string;
   updated_at: string;
   last_used_at: string | null;
   created_by: string | null;
 }
 
-function toWebhook(row: WebhookRow): Webhook {
+export function toWebhook(row: WebhookRow): Webhook {
   return {
     id: row.id,
     dagName: row.dag_name,
     tokenHash: row.token_hash,
     tokenPrefix: row.token_prefix,
-    enabled: row.enabled === 1,
+    enabled: row.enabled === 1 || row.enabled === true,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastUsedAt: row.last_used_at ?? undefined,
@@ -30,7 +31,7 @@ function toWebhook(row: WebhookRow): Webhook {
 }
 
 /** Columns a caller may change, by field name. */
-const COLUMNS = {
+export const WEBHOOK_COLUMNS = {
   tokenHash: 'token_hash',
   tokenPrefix: 'token_prefix',
   enabled: 'enabled',
@@ -90,7 +91,7 @@ export class SqliteWebhookStore implements WebhookStore {
     const entries = Object.entries(changes).filter(([, value]) => value !== undefined);
     if (entries.length > 0) {
       const assignments = entries
-        .map(([field]) => `${COLUMNS[field as keyof typeof COLUMNS]} = ?`)
+        .map(([field]) => `${WEBHOOK_COLUMNS[field as keyof typeof WEBHOOK_COLUMNS]} = ?`)
         .join(', ');
       const values = entries.map(([, value]) =>
         typeof value === 'boolean' ? (value ? 1 : 0) : value,

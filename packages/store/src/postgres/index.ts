@@ -10,4 +10,5 @@ export {
   PgSchedulerTickStore,
   PgStepProcessStore,
 } from './stores.js';
+export { PgWebhookStore } from './webhooks.js';
 export { PG_LATEST_SCHEMA_VERSION } from './migrations.js';

@@ -130,6 +130,24 @@ CREATE TABLE step_processes (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'webhooks',
+    sql: `
+-- Per-DAG webhook tokens (Dagu v1.30): only a SHA-256 of each token is kept.
+CREATE TABLE webhooks (
+  dag_name     TEXT PRIMARY KEY,
+  id           TEXT NOT NULL UNIQUE,
+  token_hash   TEXT NOT NULL,
+  token_prefix TEXT NOT NULL,
+  enabled      BOOLEAN NOT NULL,
+  created_at   TEXT NOT NULL,
+  updated_at   TEXT NOT NULL,
+  last_used_at TEXT,
+  created_by   TEXT
+);
+`,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -16,6 +16,7 @@ import {
   PgSchedulerTickStore,
   PgStepProcessStore,
 } from './stores.js';
+import { PgWebhookStore } from './webhooks.js';
 
 export interface OpenPostgresStoreOptions extends StorePathOptions {
   /** postgres://user:password@host:port/database */
@@ -45,6 +46,7 @@ export interface PostgresStore {
   readonly cancels: PgCancelStore;
   readonly ticks: PgSchedulerTickStore;
   readonly processes: PgStepProcessStore;
+  readonly webhooks: PgWebhookStore;
   readonly dags: FileDagRepository;
   readonly logs: LogStore;
   /** Stops the heartbeat, gives the lease up and ends the pool. */
@@ -115,6 +117,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
     cancels: new PgCancelStore(db, clock),
     ticks: new PgSchedulerTickStore(db, ownerId, clock),
     processes: new PgStepProcessStore(db),
+    webhooks: new PgWebhookStore(db),
     dags: new FileDagRepository(paths.dagsDir),
     logs,
     close() {

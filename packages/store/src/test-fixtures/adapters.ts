@@ -16,6 +16,7 @@ import type {
   RunStore,
   RunTrigger,
   SchedulerTickStore,
+  WebhookStore,
 } from '@dagu-ts/core';
 import { openPostgresStore } from '../postgres/index.js';
 import type { ImportedRun } from '../run-store.js';
@@ -35,6 +36,7 @@ export interface ContractStore {
   readonly flags: FlagStore;
   readonly cancels: CancelStore;
   readonly ticks: SchedulerTickStore;
+  readonly webhooks: WebhookStore;
   close(): void | Promise<void>;
 }
 
