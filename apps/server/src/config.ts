@@ -62,7 +62,16 @@ export interface ServerConfig {
   examples: boolean;
   /** On SIGTERM/SIGINT, how long active runs may go on before they are canceled. */
   shutdownGraceSec: number;
+  /**
+   * Distributed execution: `distributed` sends every run to a worker (DAGU_DEFAULT_EXECUTION_MODE;
+   * default `local`: only DAGs with a workerSelector); a worker silent for `leaseSec` loses its
+   * runs (DAGU_WORKER_LEASE_SEC, default 30).
+   */
+  workers: { executionMode: 'local' | 'distributed'; leaseSec: number };
 }
+
+/** A worker heartbeats every 0.5 s while it runs something; 30 s of silence means it is gone. */
+export const DEFAULT_WORKER_LEASE_SEC = 30;
 
 /** Dagu has no such setting; 5 s lets short steps end on their own before a deploy cancels them. */
 export const DEFAULT_SHUTDOWN_GRACE_SEC = 5;
@@ -228,6 +237,13 @@ export function loadConfig(input: LoadConfigInput = {}): ServerConfig {
   const shutdownGraceSec = asSeconds(
     first(fromEnv('DAGU_SHUTDOWN_GRACE_SEC'), fromFile('shutdownGraceSec')),
   );
+  const executionMode = asChoice(
+    first(fromEnv('DAGU_DEFAULT_EXECUTION_MODE'), fromFile('defaultExecutionMode')),
+    ['local', 'distributed'],
+  );
+  const workerLeaseSec = asSeconds(
+    first(fromEnv('DAGU_WORKER_LEASE_SEC'), fromFile('workers.leaseSec')),
+  );
 
   return {
     host,
@@ -252,6 +268,10 @@ export function loadConfig(input: LoadConfigInput = {}): ServerConfig {
     queues: { enabled: queuesEnabled ?? true, limits: queueLimits },
     examples: !(skipExamples ?? false),
     shutdownGraceSec: shutdownGraceSec ?? DEFAULT_SHUTDOWN_GRACE_SEC,
+    workers: {
+      executionMode: executionMode ?? 'local',
+      leaseSec: workerLeaseSec && workerLeaseSec > 0 ? workerLeaseSec : DEFAULT_WORKER_LEASE_SEC,
+    },
   };
 }
 

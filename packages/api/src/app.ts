@@ -15,6 +15,7 @@ import { methodNotAllowed } from './routes/common.js';
 import { registerDagRunRoutes } from './routes/dag-runs.js';
 import { registerDagRoutes } from './routes/dags.js';
 import { registerSystemRoutes } from './routes/system.js';
+import { registerWorkerRoutes } from './routes/workers.js';
 import { createRequestValidator } from './validate.js';
 
 /** The API prefix for a base path: "" → "/api/v2", "/dagu/" and "dagu" → "/dagu/api/v2". */
@@ -79,13 +80,19 @@ export function createApiRouter(deps: ApiDeps): ApiRouter {
     .all(methodNotAllowed);
   registerDagRoutes(api, ctx, validator);
   registerDagRunRoutes(api, ctx, validator);
+  const workerRoutes = registerWorkerRoutes(api, ctx, validator, deps.workers);
   api.use(routeNotFound);
   api.use(createErrorMapper({ log }));
 
   const router = Router({ caseSensitive: true }) as ApiRouter;
   router.use(apiPrefix(deps.basePath), api);
   Object.defineProperty(router, 'metrics', { value: metrics });
-  Object.defineProperty(router, 'close', { value: () => metrics.close() });
+  Object.defineProperty(router, 'close', {
+    value: () => {
+      metrics.close();
+      workerRoutes.close().catch(() => undefined);
+    },
+  });
   return router;
 }
 

@@ -7,15 +7,20 @@ import jwt from 'jsonwebtoken';
 import type { AuthOptions, Role } from './deps.js';
 import { ApiError, forbidden } from './errors.js';
 
-/** read: any caller; run: start/stop/retry/dequeue/suspend/step status; write: DAG files. */
-export type Action = 'read' | 'run' | 'write';
+/**
+ * read: any caller but a worker; run: start/stop/retry/dequeue/suspend/step status; write: DAG
+ * files; worker: the worker endpoints (claim, heartbeat, reports), for workers and admins only.
+ */
+export type Action = 'read' | 'run' | 'write' | 'worker';
 
-const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
+const ROLES: readonly Role[] = ['admin', 'operator', 'viewer', 'worker'];
 
 const MAY: Record<Role, ReadonlySet<Action>> = {
-  admin: new Set(['read', 'run', 'write']),
+  admin: new Set(['read', 'run', 'write', 'worker']),
   operator: new Set(['read', 'run']),
   viewer: new Set(['read']),
+  // A worker's credential can do nothing else, not even read (it would see every DAG's runs).
+  worker: new Set(['worker']),
 };
 
 /** SHA-256 digests have equal length, so timingSafeEqual never leaks the secret's length. */
@@ -96,7 +101,10 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): RequestHan
       next();
       return;
     }
-    res.locals.role = authenticate(auth, req.headers.authorization);
+    const role = authenticate(auth, req.headers.authorization);
+    // A worker's credential opens the worker endpoints and nothing else, whatever a route's guard.
+    if (role === 'worker' && !req.path.startsWith('/workers/')) throw forbidden();
+    res.locals.role = role;
     next();
   };
 }

@@ -11,6 +11,7 @@ import { SqliteQueueStore } from './queue-store.js';
 import { SqliteRunStore } from './run-store.js';
 import { SqliteSchedulerTickStore } from './scheduler-ticks.js';
 import { SqliteStepProcessStore } from './step-processes.js';
+import { SqliteWorkerStore } from './workers.js';
 
 export interface OpenStoreOptions extends StorePathOptions {
   /** Clock of the store's own timestamps (tests inject one). */
@@ -29,6 +30,8 @@ export interface Store {
   /** Process groups of running steps, for recovery after a crash. */
   readonly processes: SqliteStepProcessStore;
   readonly dags: FileDagRepository;
+  /** Workers and the runs they hold (distributed execution). */
+  readonly workers: SqliteWorkerStore;
   /** The runs' logs: runners write them, the API reads them, retention and renames use them. */
   readonly logs: LogStore;
   /** Releases the database connection (closed when the process's last store closes). */
@@ -47,15 +50,17 @@ export function openStore(options: OpenStoreOptions = {}): Store {
   const { connection, release } = acquireConnection(paths.databaseFile);
   const clock = options.now ? { now: options.now } : {};
   const logs = options.logs ?? new FileLogStore(paths.logDir);
+  const runs = new SqliteRunStore(connection, { ...clock, logs });
   return {
     paths,
-    runs: new SqliteRunStore(connection, { ...clock, logs }),
+    runs,
     queue: new SqliteQueueStore(connection, clock),
     flags: new SqliteFlagStore(connection, clock),
     cancels: new SqliteCancelStore(connection, clock),
     ticks: new SqliteSchedulerTickStore(connection, clock),
     processes: new SqliteStepProcessStore(connection),
     dags: new FileDagRepository(paths.dagsDir),
+    workers: new SqliteWorkerStore(connection, runs, clock),
     logs,
     close: release,
   };

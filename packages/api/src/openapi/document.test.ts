@@ -263,8 +263,15 @@ describe('OpenAPI document structure', () => {
       );
     }
     expect(PART_B.map(([, , id]) => id)).toEqual(OPERATION_IDS);
-    // Besides the 29: only the document itself (Part A #15).
-    expect(ids.filter((id) => !OPERATION_IDS.includes(id))).toEqual(['getOpenApiDocument']);
+    // Besides the 29: the document itself (Part A #15) and the worker extension.
+    expect(ids.filter((id) => !OPERATION_IDS.includes(id))).toEqual([
+      'getOpenApiDocument',
+      'getWorkers',
+      'claimWorkerRun',
+      'workerHeartbeat',
+      'reportWorkerEvent',
+      'writeWorkerLog',
+    ]);
   });
 
   it('declares every path parameter exactly once', () => {
