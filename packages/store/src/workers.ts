@@ -162,7 +162,9 @@ export class SqliteWorkerStore implements WorkerStore {
     }>;
     const leases = this.connection
       .prepare(
-        `SELECT l.worker_id, r.name, r.dag_run_id, r.started_at FROM run_leases l
+        `SELECT l.worker_id, r.name, r.dag_run_id,
+           CASE WHEN r.status = ${DagRunStatus.Queued} THEN '' ELSE r.started_at END AS started_at
+         FROM run_leases l
          INDEXED BY run_leases_active JOIN dag_runs r ON r.id = l.run
          WHERE l.active = 1 ORDER BY l.claimed_ms`,
       )
