@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signJwt, validateResponse } from '@dagu-ts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv } from './helpers.js';
+import { cliBin, cliEnv } from './helpers.js';
 
 const serverBin = fileURLToPath(new URL('../../apps/server/dist/main.js', import.meta.url));
 const workerBin = fileURLToPath(new URL('../../apps/worker/dist/main.js', import.meta.url));
@@ -74,10 +74,11 @@ async function startServer(port = '0'): Promise<void> {
   api = match[1]!;
 }
 
-function startWorker(id: string, labels: string, maxActiveRuns = 2): Proc {
+/** A worker process: the dagu-ts-worker program, or `dagu-ts worker` (the same code). */
+function startWorker(id: string, labels: string, viaCli = false): Proc {
   return spawnNode(
-    workerBin,
-    [`--worker.id=${id}`, '--worker.max-active-runs', String(maxActiveRuns)],
+    viaCli ? cliBin : workerBin,
+    [...(viaCli ? ['worker'] : []), `--worker.id=${id}`, '--worker.max-active-runs', '2'],
     {
       ...cliEnv(home),
       DAGU_SERVER_URL: api.replace(/\/api\/v2$/, ''),
@@ -233,7 +234,7 @@ describe('distributed execution', () => {
     await startRun('tpu', 't1');
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect((await details('tpu', 't1'))?.statusLabel).toBe('queued');
-    startWorker('w-c', 'tpu=true');
+    startWorker('w-c', 'tpu=true', true);
     await statusIs('tpu', 't1', 'finished');
     expect(await stepLog('tpu', 't1', 'who')).toContain('ran-on-w-c');
   }, 90_000);
