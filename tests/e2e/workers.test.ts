@@ -206,6 +206,14 @@ describe('distributed execution', () => {
     // A DAG without a selector still runs on the server.
     await startRun('local', 'l1');
     await statusIs('local', 'l1', 'finished');
+    // workerId as Dagu v1.30 reports it, on details and in listings.
+    expect((await call('GET', '/dag-runs/gpu/g1')).body.dagRunDetails.workerId).toBe('w-a');
+    expect((await call('GET', '/dag-runs/local/l1')).body.dagRunDetails.workerId).toBe('local');
+    const listed = await call('GET', '/dag-runs/gpu');
+    expect(validateResponse('GET', '/api/v2/dag-runs/gpu', listed.status, listed.body)).toEqual([]);
+    expect((listed.body.dagRuns as Array<{ workerId: string }>).map((run) => run.workerId)).toEqual(
+      ['w-a', 'w-a', 'w-a'],
+    );
 
     // Four runs for two workers of two slots each: both take some.
     for (const id of ['s1', 's2', 's3', 's4']) await startRun('spread', id);
@@ -227,6 +235,12 @@ describe('distributed execution', () => {
     ).find((w) => w.id === 'w-a')!;
     expect(a.labels).toEqual({ gpu: 'true', pool: 'x' });
     expect(a.runningTasks.length).toBeGreaterThan(0);
+    const metrics = await (
+      await fetch(`${api}/metrics`, { headers: { authorization: `Bearer ${admin}` } })
+    ).text();
+    expect(metrics).toMatch(/^dagu_workers_healthy 2$/m);
+    expect(metrics).toMatch(/^dagu_worker_runs_active 4$/m);
+    expect(metrics).toMatch(/^dagu_worker_capacity 4$/m);
     writeFileSync(gate('spread'), '');
     for (const id of ['s1', 's2', 's3', 's4']) await statusIs('spread', id, 'finished');
 

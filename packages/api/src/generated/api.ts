@@ -780,6 +780,8 @@ export interface components {
       log: string;
       /** @description Effective parameters joined by spaces, e.g. `P1=foo P2=bar`. */
       params?: string;
+      /** @description The worker that executes or executed the run (a child run: its root's), `local` for a run the server executed; omitted while queued (Dagu v1.30). */
+      workerId?: string;
       /** @description RFC 3339 time the run entered the queue; only for queued runs. */
       queuedAt?: string;
     };
@@ -807,6 +809,8 @@ export interface components {
       log: string;
       /** @description Effective parameters joined by spaces, e.g. `P1=foo P2=bar`. */
       params?: string;
+      /** @description The worker that executes or executed the run (a child run: its root's), `local` for a run the server executed; omitted while queued (Dagu v1.30). */
+      workerId?: string;
       /** @description RFC 3339 time the run entered the queue; only for queued runs. */
       queuedAt?: string;
       nodes: components['schemas']['Node'][];

@@ -333,6 +333,10 @@ const runProperties: Record<string, JsonSchema> = {
   finishedAt: str('RFC 3339; "" when not finished.'),
   log: str('Absolute server path of the run (scheduler) log; "" if none.'),
   params: optStr('Effective parameters joined by spaces, e.g. `P1=foo P2=bar`.'),
+  workerId: optStr(
+    "The worker that executes or executed the run (a child run: its root's), `local` for a run " +
+      'the server executed; omitted while queued (Dagu v1.30).',
+  ),
 };
 const runRequired = [
   'rootDAGRunName',

@@ -3,12 +3,14 @@
 // ports, so the log and run endpoints show a remote run like a local one. GET /workers has Dagu
 // v1.30's shape.
 import {
+  DagRunStatus,
   type DagRunRef,
   type LogStream,
   type RunEvent,
   type RunLogSink,
   type StepLogSink,
   type WorkerRegistration,
+  type WorkerStore,
 } from '@dagu-ts/core';
 import type { Router } from 'express';
 import { allow } from '../auth.js';
@@ -300,4 +302,21 @@ export function registerWorkerRoutes(
     .all(methodNotAllowed);
 
   return { close: () => sinks.closeAll() };
+}
+
+/** Sets `workerId` on run views (v1.30): the root run's worker, else `local`; none while queued. */
+export async function withWorkerIds<
+  T extends { rootDAGRunName: string; rootDAGRunId: string; status: number; workerId?: string },
+>(workers: WorkerStore | undefined, views: T[]): Promise<T[]> {
+  const ids = workers
+    ? await workers.workerIdsOf(
+        views.map((view) => ({ name: view.rootDAGRunName, dagRunId: view.rootDAGRunId })),
+      )
+    : new Map<string, string>();
+  for (const view of views) {
+    const id = ids.get(rootKey(view.rootDAGRunName, view.rootDAGRunId));
+    if (id !== undefined) view.workerId = id;
+    else if (view.status !== DagRunStatus.Queued) view.workerId = 'local';
+  }
+  return views;
 }
