@@ -302,6 +302,25 @@ describe('distributed execution', () => {
     await statusIs('gpu-hold', 'k2', 'finished');
   }, 60_000);
 
+  it('SIGTERM drains a worker: it claims nothing more and its run finishes before it exits', async () => {
+    const worker = startWorker('w-d', 'drain=true');
+    writeDag(
+      'drained',
+      `workerSelector: {drain: "true"}\nsteps:\n  - name: hold\n    command: ${waitGate('drained')}\n`,
+    );
+    await startRun('drained', 'd1');
+    await statusIs('drained', 'd1', 'running');
+    worker.child.kill('SIGTERM');
+    await startRun('drained', 'd2');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(worker.child.exitCode).toBeNull();
+    expect((await details('drained', 'd2'))?.statusLabel).toBe('queued');
+    writeFileSync(gate('drained'), '');
+    await statusIs('drained', 'd1', 'finished');
+    expect(await worker.exited).toBe(0);
+    expect((await details('drained', 'd2'))?.statusLabel).toBe('queued');
+  }, 60_000);
+
   it('a server restart mid-run loses nothing', async () => {
     await startRun('restart', 'r1');
     await statusIs('restart', 'r1', 'running');
