@@ -288,6 +288,59 @@ describe('distributed execution', () => {
     expect(lost.status).toBe(409);
   });
 
+  it('records a retried report once and never lets a late one regress a run', async () => {
+    writeDag(
+      'manual',
+      'workerSelector: {manual: "yes"}\nsteps:\n  - name: a\n    command: "true"\n',
+    );
+    await startRun('manual', 'm1');
+    const load = { labels: { manual: 'yes' }, maxActiveRuns: 1, busy: 0 };
+    const claim = await call('POST', '/workers/hand/claim', { token: workerToken, body: load });
+    expect(
+      validateResponse('POST', '/api/v2/workers/hand/claim', claim.status, claim.body),
+    ).toEqual([]);
+    expect(claim.body.run).toMatchObject({
+      name: 'manual',
+      dagRunId: 'm1',
+      dag: { name: 'manual' },
+    });
+    const run = {
+      name: 'manual',
+      dagRunId: 'm1',
+      attemptId: 'att-1',
+      root: { name: 'manual', dagRunId: 'm1' },
+      status: 1,
+      pid: 0,
+      queuedAt: claim.body.run.queuedAt,
+      startedAt: new Date().toISOString(),
+      finishedAt: '',
+      log: '',
+      params: '',
+      paramsList: [],
+      nodes: [],
+      handlers: {},
+      preconditions: [],
+      error: '',
+    };
+    const report = (seq: number, event: object) =>
+      call('POST', '/workers/hand/runs/manual/m1/events', {
+        token: workerToken,
+        body: { seq, event },
+      });
+    const started = { type: 'run-started', run, dag: claim.body.run.dag };
+    expect((await report(1, started)).body).toEqual({ recorded: true });
+    expect((await report(1, started)).body).toEqual({ recorded: false });
+    const finished = {
+      type: 'run-finished',
+      run: { ...run, status: 4, finishedAt: run.startedAt },
+    };
+    expect((await report(2, finished)).body).toEqual({ recorded: true });
+    // A late retry of the start, after the end: refused, the run stays finished with one attempt.
+    expect((await report(1, started)).status).toBe(409);
+    expect((await details('manual', 'm1'))?.statusLabel).toBe('finished');
+    expect((await details('manual', 'm1')) as unknown).toMatchObject({ workerId: 'hand' });
+  });
+
   it('kill -9 of a worker fails its run after the lease; the other worker goes on', async () => {
     await startRun('cpu-hold', 'k1');
     await startRun('gpu-hold', 'k2');
