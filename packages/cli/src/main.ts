@@ -332,7 +332,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   token
     .command('create')
     .description('print a JWT (HS256, signed with DAGU_AUTH_JWT_SECRET) for the REST API')
-    .requiredOption('--role <role>', 'admin, operator, viewer, or worker (the worker endpoints only)')
+    .requiredOption(
+      '--role <role>',
+      'admin, operator, viewer, or worker (the worker endpoints only)',
+    )
     .option('--ttl <duration>', 'lifetime, e.g. 30m, 24h, 7d', '24h')
     .option('--subject <sub>', "the token's subject claim")
     .action(async (options: { role: string; ttl: string; subject?: string }) => {
