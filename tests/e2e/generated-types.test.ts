@@ -32,6 +32,6 @@ it('has one operation per operationId of the document', () => {
   );
   const committed = readFileSync(outputPaths.api, 'utf8');
   for (const id of ids) expect(committed).toContain(`  ${id}: {`);
-  // The 29 of Part B §4, the document itself, and the 5 worker operations.
+  // The 29 Dagu operations, the document itself, and the 5 worker operations.
   expect(ids).toHaveLength(35);
 });
