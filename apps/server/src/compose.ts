@@ -6,9 +6,11 @@
 // API is composed: a CLI command does not pay for it.
 import type { ApiDeps, createApiApp } from '@dagu-ts/api';
 import {
+  expireWorkerLeases,
   RunLauncher,
   Scheduler,
   type CancelStore,
+  type Dag,
   type DagRunSnapshot,
   type FlagStore,
   type LogStore,
@@ -20,6 +22,7 @@ import {
   type SchedulerTickStore,
   type StepProcessStore,
   type WebhookStore,
+  type WorkerStore,
 } from '@dagu-ts/core';
 import {
   openStore,
@@ -76,6 +79,8 @@ export interface DaguStore {
   readonly ticks: SchedulerTickStore;
   readonly processes: StepProcessStore;
   readonly webhooks: WebhookStore;
+  /** Remote workers' registry and run leases; SQLite only in this version. */
+  readonly workers?: WorkerStore;
   readonly dags: FileDagRepository;
   readonly logs: LogStore;
   close(): void | Promise<void>;
@@ -140,6 +145,7 @@ export async function composeDagu(
         : {}),
       ...(options.spawnHelper !== undefined ? { spawnHelper: options.spawnHelper } : {}),
       ...(clock ? { clock } : {}),
+      executionMode: config.workers.executionMode,
     });
     const scheduler = options.scheduler
       ? new Scheduler({
@@ -160,6 +166,16 @@ export async function composeDagu(
         })
       : undefined;
 
+    // The server that workers talk to ends the leases of silent workers.
+    const leases =
+      app && store.workers
+        ? watchWorkerLeases(
+            { runs: store.runs, workers: store.workers },
+            config.workers.leaseSec * 1000,
+            options.log,
+          )
+        : undefined;
+
     let closing: Promise<void> | undefined;
     return {
       config,
@@ -172,6 +188,7 @@ export async function composeDagu(
       close(graceMs = 0) {
         closing ??= (async () => {
           await scheduler?.stop();
+          if (leases) clearInterval(leases);
           await launcher.close(graceMs);
           app?.apiRouter.close();
           await store.close();
@@ -212,8 +229,49 @@ async function composeApi(
     allowedHosts: [config.host, ...config.allowedHosts],
     publicMetrics: config.publicMetrics,
     subscribeRunEvents,
+    ...(store.workers
+      ? {
+          workers: {
+            store: store.workers,
+            limitOf: (dag: Dag) => launcher.limitOf(dag),
+            leaseMs: config.workers.leaseSec * 1000,
+          },
+        }
+      : {}),
     ...(api.schedulerRunning ? { schedulerRunning: api.schedulerRunning } : {}),
     ...(api.log ? { log: api.log } : {}),
     ...(api.startedAt ? { startedAt: api.startedAt } : {}),
   });
+}
+
+/**
+ * Checks worker leases a few times per lease. For one lease after start-up nothing expires: the
+ * workers of a restarted server need that long to reach it again.
+ */
+function watchWorkerLeases(
+  store: { runs: RunStore; workers: WorkerStore },
+  leaseMs: number,
+  log: ComposeOptions['log'],
+): NodeJS.Timeout {
+  const startedAt = Date.now();
+  let busy = false;
+  const timer = setInterval(
+    () => {
+      const now = new Date();
+      if (busy || now.getTime() - startedAt < leaseMs) return;
+      busy = true;
+      expireWorkerLeases({ runs: store.runs, workers: store.workers }, now, leaseMs)
+        .then((expired) => {
+          for (const lease of expired)
+            log?.({ component: 'workers', msg: 'worker lease expired', ...lease });
+        })
+        .catch((error: unknown) =>
+          log?.({ component: 'workers', msg: 'lease check failed', error: String(error) }),
+        )
+        .finally(() => (busy = false));
+    },
+    Math.max(100, Math.min(1_000, leaseMs / 4)),
+  );
+  timer.unref();
+  return timer;
 }

@@ -390,4 +390,14 @@ describe('loadConfig database URL', () => {
     expect(message).toContain('invalid DAGU_DATABASE_URL: expected a PostgreSQL URL');
     expect(message).not.toContain('s3cret');
   });
+
+  it('refuses distributed execution on PostgreSQL, where workers are not supported yet', () => {
+    const message = loadError({
+      env: {
+        DAGU_DATABASE_URL: 'postgres://u@h/db',
+        DAGU_DEFAULT_EXECUTION_MODE: 'distributed',
+      },
+    });
+    expect(message).toContain('workers are not supported on PostgreSQL yet');
+  });
 });

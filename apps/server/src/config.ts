@@ -67,7 +67,16 @@ export interface ServerConfig {
    * database (several servers share it); without it, SQLite under the data directory.
    */
   databaseUrl?: string;
+  /**
+   * Distributed execution: `distributed` sends every run to a worker (DAGU_DEFAULT_EXECUTION_MODE;
+   * default `local`: only DAGs with a workerSelector); a worker silent for `leaseSec` loses its
+   * runs (DAGU_WORKER_LEASE_SEC, default 30).
+   */
+  workers: { executionMode: 'local' | 'distributed'; leaseSec: number };
 }
+
+/** A worker heartbeats every 0.5 s while it runs something; 30 s of silence means it is gone. */
+export const DEFAULT_WORKER_LEASE_SEC = 30;
 
 /** Dagu has no such setting; 5 s lets short steps end on their own before a deploy cancels them. */
 export const DEFAULT_SHUTDOWN_GRACE_SEC = 5;
@@ -234,6 +243,18 @@ export function loadConfig(input: LoadConfigInput = {}): ServerConfig {
     first(fromEnv('DAGU_SHUTDOWN_GRACE_SEC'), fromFile('shutdownGraceSec')),
   );
   const databaseUrl = asDatabaseUrl(first(fromEnv('DAGU_DATABASE_URL'), fromFile('database.url')));
+  const executionMode = asChoice(
+    first(fromEnv('DAGU_DEFAULT_EXECUTION_MODE'), fromFile('defaultExecutionMode')),
+    ['local', 'distributed'],
+  );
+  const workerLeaseSec = asSeconds(
+    first(fromEnv('DAGU_WORKER_LEASE_SEC'), fromFile('workers.leaseSec')),
+  );
+  // Worker leases live in the SQLite store only in this version.
+  if (databaseUrl !== undefined && executionMode === 'distributed')
+    throw new ConfigError(
+      'DAGU_DEFAULT_EXECUTION_MODE=distributed needs the SQLite store: workers are not supported on PostgreSQL yet',
+    );
 
   return {
     host,
@@ -259,6 +280,10 @@ export function loadConfig(input: LoadConfigInput = {}): ServerConfig {
     examples: !(skipExamples ?? false),
     shutdownGraceSec: shutdownGraceSec ?? DEFAULT_SHUTDOWN_GRACE_SEC,
     ...(databaseUrl !== undefined ? { databaseUrl } : {}),
+    workers: {
+      executionMode: executionMode ?? 'local',
+      leaseSec: workerLeaseSec && workerLeaseSec > 0 ? workerLeaseSec : DEFAULT_WORKER_LEASE_SEC,
+    },
   };
 }
 

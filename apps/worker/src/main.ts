@@ -1,3 +1,5 @@
-// The dagu-ts worker (planned: pulls queued runs from a server over HTTP) is not built yet.
-process.stderr.write('dagu-ts worker: not built yet.\n');
-process.exitCode = 1;
+#!/usr/bin/env node
+// The dagu-ts-worker program (also `dagu-ts worker`).
+import { workerMain } from './cli.js';
+
+process.exitCode = await workerMain(process.argv.slice(2));

@@ -17,6 +17,7 @@ import { registerDagRoutes } from './routes/dags.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerV130Routes } from './routes/v130.js';
 import { isWebhookTrigger, registerWebhookRoutes } from './routes/webhooks.js';
+import { registerWorkerRoutes } from './routes/workers.js';
 import { createRequestValidator } from './validate.js';
 
 /** The API prefix for a base path: "" → "/api/v2", "/dagu/" and "dagu" → "/dagu/api/v2". */
@@ -86,13 +87,19 @@ export function createApiRouter(deps: ApiDeps): ApiRouter {
   registerWebhookRoutes(api, ctx, validator);
   registerDagRoutes(api, ctx, validator);
   registerDagRunRoutes(api, ctx, validator);
+  const workerRoutes = registerWorkerRoutes(api, ctx, validator, deps.workers);
   api.use(routeNotFound);
   api.use(createErrorMapper({ log }));
 
   const router = Router({ caseSensitive: true }) as ApiRouter;
   router.use(apiPrefix(deps.basePath), api);
   Object.defineProperty(router, 'metrics', { value: metrics });
-  Object.defineProperty(router, 'close', { value: () => metrics.close() });
+  Object.defineProperty(router, 'close', {
+    value: () => {
+      metrics.close();
+      workerRoutes.close().catch(() => undefined);
+    },
+  });
   return router;
 }
 

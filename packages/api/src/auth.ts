@@ -8,17 +8,20 @@ import type { AuthOptions, Role } from './deps.js';
 import { ApiError, forbidden } from './errors.js';
 
 /**
- * read: any caller; run: start/stop/retry/dequeue/suspend/step status; write: DAG files;
- * manage: webhooks (admin only, whatever the permission switches say, as Dagu).
+ * read: any caller but a worker; run: start/stop/retry/dequeue/suspend/step status; write: DAG
+ * files; manage: webhooks (admin only, whatever the permission switches say, as Dagu); worker:
+ * the worker endpoints (claim, heartbeat, reports), for workers and admins only.
  */
-export type Action = 'read' | 'run' | 'write' | 'manage';
+export type Action = 'read' | 'run' | 'write' | 'manage' | 'worker';
 
-const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
+const ROLES: readonly Role[] = ['admin', 'operator', 'viewer', 'worker'];
 
 const MAY: Record<Role, ReadonlySet<Action>> = {
-  admin: new Set(['read', 'run', 'write', 'manage']),
+  admin: new Set(['read', 'run', 'write', 'manage', 'worker']),
   operator: new Set(['read', 'run']),
   viewer: new Set(['read']),
+  // A worker's credential can do nothing else, not even read (it would see every DAG's runs).
+  worker: new Set(['worker']),
 };
 
 /** SHA-256 digests have equal length, so timingSafeEqual never leaks the secret's length. */
@@ -99,7 +102,10 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): RequestHan
       next();
       return;
     }
-    res.locals.role = authenticate(auth, req.headers.authorization);
+    const role = authenticate(auth, req.headers.authorization);
+    // A worker's credential opens the worker endpoints and nothing else, whatever a route's guard.
+    if (role === 'worker' && !req.path.startsWith('/workers/')) throw forbidden();
+    res.locals.role = role;
     next();
   };
 }

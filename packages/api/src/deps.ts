@@ -11,9 +11,11 @@ import type {
   RunEventListener,
   RunStore,
   WebhookStore,
+  WorkerStore,
+  Dag,
 } from '@dagu-ts/core';
 
-export type Role = 'admin' | 'operator' | 'viewer';
+export type Role = 'admin' | 'operator' | 'viewer' | 'worker';
 
 export interface AuthOptions {
   /** Basic auth (DAGU_AUTH_BASIC_USERNAME / DAGU_AUTH_BASIC_PASSWORD). */
@@ -66,4 +68,16 @@ export interface ApiDeps {
   subscribeRunEvents?: (listener: RunEventListener) => () => void;
   /** Server start time for uptime (default: when the router is created). */
   startedAt?: Date;
+  /** Distributed execution: without it the worker endpoints answer 404. */
+  workers?: WorkerDeps;
+}
+
+export interface WorkerDeps {
+  store: WorkerStore;
+  /** A queue's run limit for a DAG (the launcher's rule, so limits hold across workers). */
+  limitOf: (dag: Dag) => number;
+  /** How long a worker may stay silent before its runs are failed (for healthStatus). */
+  leaseMs: number;
+  /** Longest wait of a claim long-poll (default 20 s). */
+  maxClaimWaitMs?: number;
 }

@@ -57,10 +57,16 @@ export function defaultLog(entry: Record<string, unknown>): void {
  * One line per request when the response is finished: method, path (no query string), status,
  * duration, size, client address. Headers are never logged, so neither are credentials.
  */
+const ROUTINE_WORKER_CALL =
+  /^\/workers\/[^/]+\/(heartbeat|claim|runs\/[^/]+\/[^/]+\/(events|logs))$/;
+
 export function requestLogger(log: (entry: Record<string, unknown>) => void): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
+    const routine = ROUTINE_WORKER_CALL.test(req.path); // relative to the API prefix, read now
     res.on('finish', () => {
+      // Workers call these several times a second each: a line per success would drown the log.
+      if (routine && res.statusCode < 400) return;
       log({
         time: new Date().toISOString(),
         level: res.statusCode >= 500 ? 'error' : 'info',

@@ -1,7 +1,7 @@
 // Prometheus metrics (api-v2.md §7 and Part A #14): Dagu's seven dagu_* metrics with their
 // names and labels, plus Node's default process metrics, on a registry of this router's own so
 // that two routers in one process never share (or clash over) a metric.
-import { DagRunStatus, type RunEvent } from '@dagu-ts/core';
+import { DagRunStatus, type RunEvent, type WorkerRecord } from '@dagu-ts/core';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ApiDeps } from './deps.js';
 
@@ -24,7 +24,7 @@ export interface ApiMetrics {
 export function createMetrics(
   deps: Pick<
     ApiDeps,
-    'version' | 'runs' | 'queue' | 'dags' | 'schedulerRunning' | 'subscribeRunEvents'
+    'version' | 'runs' | 'queue' | 'dags' | 'schedulerRunning' | 'subscribeRunEvents' | 'workers'
   >,
   startedAt: Date,
 ): ApiMetrics {
@@ -92,6 +92,32 @@ export function createMetrics(
       this.set(deps.schedulerRunning?.() ? 1 : 0);
     },
   });
+
+  // Distributed execution (a dagu-ts addition): the workers this server has seen and their load.
+  const workerGauge = (name: string, help: string, value: (w: WorkerRecord[]) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        this.set(value(deps.workers ? await deps.workers.store.listWorkers() : []));
+      },
+    });
+  const leaseMs = deps.workers?.leaseMs ?? 30_000;
+  workerGauge(
+    'dagu_workers_healthy',
+    'Workers whose last heartbeat is within the lease',
+    (workers) =>
+      workers.filter((w) => Date.now() - Date.parse(w.lastHeartbeatAt) <= leaseMs).length,
+  );
+  workerGauge('dagu_worker_runs_active', 'Runs held by workers (claimed or running)', (workers) =>
+    workers.reduce((sum, w) => sum + w.runs.length, 0),
+  );
+  workerGauge('dagu_worker_capacity', 'Runs the workers may execute at once, in total', (workers) =>
+    workers
+      .filter((w) => Date.now() - Date.parse(w.lastHeartbeatAt) <= leaseMs)
+      .reduce((sum, w) => sum + w.maxActiveRuns, 0),
+  );
 
   collectDefaultMetrics({ register: registry });
 

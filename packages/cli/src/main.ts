@@ -298,6 +298,22 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     true,
   );
 
+  // `worker` is the dagu-ts-worker program: its own flags (Dagu's --worker.* names), parsed there.
+  program
+    .command('worker')
+    .description(
+      'run queued runs of a server on this machine: claims runs whose workerSelector its labels match, until SIGINT/SIGTERM (see dagu-ts worker --help)',
+    )
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .argument('[options...]')
+    .action(async (args: string[]) => {
+      const { workerMain } = await import('@dagu-ts/worker');
+      const server = (program.opts() as { server?: string }).server;
+      exitCode = await workerMain([...(server ? ['--server', server] : []), ...args]);
+    });
+
   program
     .command('migrate')
     .description(
@@ -316,7 +332,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   token
     .command('create')
     .description('print a JWT (HS256, signed with DAGU_AUTH_JWT_SECRET) for the REST API')
-    .requiredOption('--role <role>', 'admin, operator or viewer')
+    .requiredOption(
+      '--role <role>',
+      'admin, operator, viewer, or worker (the worker endpoints only)',
+    )
     .option('--ttl <duration>', 'lifetime, e.g. 30m, 24h, 7d', '24h')
     .option('--subject <sub>', "the token's subject claim")
     .action(async (options: { role: string; ttl: string; subject?: string }) => {

@@ -791,6 +791,79 @@ export class DaguClient {
     );
   }
 
+  // --- workers (a dagu-ts extension) --------------------------------------------------------
+
+  /** GET /workers: the workers this server has seen, with their runs (Dagu v1.30 shape). */
+  async getWorkers(options?: RequestOptions): Promise<ResultOf<'getWorkers'>> {
+    return this.#call('getWorkers', { method: 'GET', path: '/workers', expect: 'json' }, options);
+  }
+
+  /** POST /workers/{workerId}/claim: long-polls for a run this worker may execute (role worker). */
+  async claimWorkerRun(
+    workerId: string,
+    body: BodyOf<'claimWorkerRun'>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'claimWorkerRun'>> {
+    return this.#call(
+      'claimWorkerRun',
+      { method: 'POST', path: path`/workers/${workerId}/claim`, body, expect: 'json' },
+      options,
+    );
+  }
+
+  /** POST /workers/{workerId}/heartbeat: answers the runs to stop (role worker). */
+  async workerHeartbeat(
+    workerId: string,
+    body: BodyOf<'workerHeartbeat'>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'workerHeartbeat'>> {
+    return this.#call(
+      'workerHeartbeat',
+      { method: 'POST', path: path`/workers/${workerId}/heartbeat`, body, expect: 'json' },
+      options,
+    );
+  }
+
+  /** POST /workers/{workerId}/runs/{name}/{dagRunId}/events: records a run event once. */
+  async reportWorkerEvent(
+    workerId: string,
+    name: string,
+    dagRunId: string,
+    body: BodyOf<'reportWorkerEvent'>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'reportWorkerEvent'>> {
+    return this.#call(
+      'reportWorkerEvent',
+      {
+        method: 'POST',
+        path: path`/workers/${workerId}/runs/${name}/${dagRunId}/events`,
+        body,
+        expect: 'json',
+      },
+      options,
+    );
+  }
+
+  /** POST /workers/{workerId}/runs/{name}/{dagRunId}/logs: opens or appends to a run's log. */
+  async writeWorkerLog(
+    workerId: string,
+    name: string,
+    dagRunId: string,
+    body: BodyOf<'writeWorkerLog'>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<'writeWorkerLog'>> {
+    return this.#call(
+      'writeWorkerLog',
+      {
+        method: 'POST',
+        path: path`/workers/${workerId}/runs/${name}/${dagRunId}/logs`,
+        body,
+        expect: 'json',
+      },
+      options,
+    );
+  }
+
   // --- helpers ------------------------------------------------------------------------------
 
   /**

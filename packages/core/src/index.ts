@@ -48,6 +48,8 @@ export type {
   ExecutorResult,
 } from './exec/index.js';
 export { RunLauncher } from './launch/launcher.js';
+export { expireWorkerLeases } from './launch/worker-leases.js';
+export type { ExpiredLease } from './launch/worker-leases.js';
 export type { RunLauncherOptions } from './launch/launcher.js';
 export { Scheduler } from './schedule/scheduler.js';
 export type { SchedulerOptions, SchedulerClock, ScheduleKind } from './schedule/scheduler.js';

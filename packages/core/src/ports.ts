@@ -154,6 +154,11 @@ export interface QueueItem {
   /** Higher first; FIFO within a priority. */
   priority: number;
   enqueuedAt: string;
+  /**
+   * Present when the run must execute on a worker: the labels the worker needs (`{}` = any
+   * worker). The server's own dispatch never claims such an item; a worker's claim does.
+   */
+  workerSelector?: Record<string, string>;
 }
 
 export interface QueueStore {
@@ -387,4 +392,64 @@ export interface StepLogSink {
   /** Up to `length` bytes from `start`. */
   read(stream: LogStream, start: number, length: number): Buffer;
   close(): void;
+}
+
+// ---- workers (distributed execution) ------------------------------------------------------------
+
+/** What a worker says about itself on every heartbeat and claim. */
+export interface WorkerRegistration {
+  id: string;
+  labels: Record<string, string>;
+  /** Runs it executes at once at most (Dagu's pollers). */
+  maxActiveRuns: number;
+  /** Runs it executes now. */
+  busy: number;
+}
+
+export interface WorkerRecord extends WorkerRegistration {
+  lastHeartbeatAt: string;
+  /** Runs it owns now (claimed or running), with their start time when started. */
+  runs: Array<DagRunRef & { startedAt: string }>;
+}
+
+/** A worker's hold on a root run: from its claim until the run ends or the lease lapses. */
+export interface RunLease {
+  workerId: string;
+  /** Highest event sequence number recorded; a report at or below it is a retry. */
+  lastSeq: number;
+  /** false once the run ended or was taken back. */
+  active: boolean;
+}
+
+/**
+ * Who executes which run on which worker. A worker never touches the store: the API does this on
+ * its behalf. Limits: a claimed run counts as running in its queue (QueueStore.claimNext's rule).
+ */
+export interface WorkerStore {
+  /** Records that the worker is alive now, with its labels and load. */
+  heartbeat(worker: WorkerRegistration): Promise<void>;
+  /**
+   * Atomically takes the first queued run (priority, then age, across queues) whose workerSelector
+   * the worker's labels satisfy and whose queue is below `limitOf(queue, dag)`; leases it to the
+   * worker. Undefined when there is none.
+   */
+  claim(
+    worker: WorkerRegistration,
+    limitOf: (queue: string, dag: Dag) => number,
+  ): Promise<StoredRun | undefined>;
+  leaseOf(name: string, dagRunId: string): Promise<RunLease | undefined>;
+  /**
+   * Records that event `seq` of the run was stored; `ended` releases the lease. After a
+   * run-started event the run's owner is the worker (so no process's crash recovery closes it).
+   */
+  commitReport(name: string, dagRunId: string, seq: number, ended: boolean): Promise<void>;
+  listWorkers(): Promise<WorkerRecord[]>;
+  /** Active leases of workers whose last heartbeat is before `before`. */
+  staleLeases(before: Date): Promise<Array<DagRunRef & { workerId: string; started: boolean }>>;
+  /** A claimed run that never started goes back to its queue (its lease ends). */
+  requeue(name: string, dagRunId: string): Promise<void>;
+  /** Ends a lease without touching the run (the caller closed the run). */
+  release(name: string, dagRunId: string): Promise<void>;
+  /** The worker that executes or executed each run, for the runs that went to one. */
+  workerIdsOf(refs: readonly DagRunRef[]): Promise<Map<string, string>>;
 }

@@ -63,11 +63,13 @@ describe('opening and migrating', () => {
       'dag_definitions',
       'dag_runs',
       'queue_items',
+      'run_leases',
       'scheduler_ticks',
       'schema_migrations',
       'step_processes',
       'suspend_flags',
       'webhooks',
+      'workers',
     ]);
     raw.close();
   });

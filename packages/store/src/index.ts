@@ -11,6 +11,7 @@ export { SqliteCancelStore } from './cancel-store.js';
 export { SqliteSchedulerTickStore } from './scheduler-ticks.js';
 export { SqliteStepProcessStore } from './step-processes.js';
 export { SqliteWebhookStore } from './webhook-store.js';
+export { SqliteWorkerStore, workerOwnerHost } from './workers.js';
 export { FileDagRepository, canonicalDagFileName } from './dag-repository.js';
 export { MAX_SEARCH_PATTERN_LENGTH } from './dag-search.js';
 export { APPLICATION_ID, BUSY_TIMEOUT_MS, toStoreError } from './connection.js';

@@ -48,8 +48,9 @@ export class SqliteQueueStore implements QueueStore {
         );
       const inserted = this.connection
         .prepare(
-          `INSERT INTO queue_items (run, queue, name, dag_run_id, priority, enqueued_at, enqueued_ms)
-           VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run) DO NOTHING`,
+          `INSERT INTO queue_items (run, queue, name, dag_run_id, priority, enqueued_at, enqueued_ms,
+             worker_selector)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run) DO NOTHING`,
         )
         .run(
           run.id,
@@ -59,6 +60,7 @@ export class SqliteQueueStore implements QueueStore {
           item.priority,
           item.enqueuedAt,
           enqueuedMs,
+          item.workerSelector ? JSON.stringify(item.workerSelector) : null,
         );
       if (inserted.changes === 0)
         throw new DaguError(
@@ -86,7 +88,11 @@ export class SqliteQueueStore implements QueueStore {
       if (active.n >= maxActive) return undefined;
       for (;;) {
         const item = this.connection
-          .prepare(`SELECT ${ITEM_COLUMNS} FROM queue_items WHERE queue = ? ${ITEM_ORDER} LIMIT 1`)
+          // Items for workers are theirs to claim (workers.ts).
+          .prepare(
+            `SELECT ${ITEM_COLUMNS} FROM queue_items
+             WHERE queue = ? AND worker_selector IS NULL ${ITEM_ORDER} LIMIT 1`,
+          )
           .get(queue) as ItemRow | undefined;
         if (!item) return undefined;
         this.connection.prepare('DELETE FROM queue_items WHERE id = ?').run(item.id);

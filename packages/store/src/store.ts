@@ -12,6 +12,7 @@ import { SqliteRunStore } from './run-store.js';
 import { SqliteSchedulerTickStore } from './scheduler-ticks.js';
 import { SqliteStepProcessStore } from './step-processes.js';
 import { SqliteWebhookStore } from './webhook-store.js';
+import { SqliteWorkerStore } from './workers.js';
 
 export interface OpenStoreOptions extends StorePathOptions {
   /** Clock of the store's own timestamps (tests inject one). */
@@ -32,6 +33,8 @@ export interface Store {
   /** Per-DAG webhook tokens (hashed). */
   readonly webhooks: SqliteWebhookStore;
   readonly dags: FileDagRepository;
+  /** Workers and the runs they hold (distributed execution). */
+  readonly workers: SqliteWorkerStore;
   /** The runs' logs: runners write them, the API reads them, retention and renames use them. */
   readonly logs: LogStore;
   /** Releases the database connection (closed when the process's last store closes). */
@@ -50,9 +53,10 @@ export function openStore(options: OpenStoreOptions = {}): Store {
   const { connection, release } = acquireConnection(paths.databaseFile);
   const clock = options.now ? { now: options.now } : {};
   const logs = options.logs ?? new FileLogStore(paths.logDir);
+  const runs = new SqliteRunStore(connection, { ...clock, logs });
   return {
     paths,
-    runs: new SqliteRunStore(connection, { ...clock, logs }),
+    runs,
     queue: new SqliteQueueStore(connection, clock),
     flags: new SqliteFlagStore(connection, clock),
     cancels: new SqliteCancelStore(connection, clock),
@@ -60,6 +64,7 @@ export function openStore(options: OpenStoreOptions = {}): Store {
     processes: new SqliteStepProcessStore(connection),
     webhooks: new SqliteWebhookStore(connection),
     dags: new FileDagRepository(paths.dagsDir),
+    workers: new SqliteWorkerStore(connection, runs, clock),
     logs,
     close: release,
   };

@@ -288,9 +288,18 @@ describe('OpenAPI document structure', () => {
       );
     }
     expect(PART_B.map(([, , id]) => id)).toEqual(OPERATION_IDS);
-    // Besides the 29: the document itself (Part A #15) and Dagu v1.30.3's additions.
+    // Besides the 29: the document itself (Part A #15), Dagu v1.30.3's additions and the worker
+    // extension.
     expect(ids.filter((id) => !OPERATION_IDS.includes(id)).sort()).toEqual(
-      ['getOpenApiDocument', ...V130_OPERATION_IDS].sort(),
+      [
+        'getOpenApiDocument',
+        ...V130_OPERATION_IDS,
+        'getWorkers',
+        'claimWorkerRun',
+        'workerHeartbeat',
+        'reportWorkerEvent',
+        'writeWorkerLog',
+      ].sort(),
     );
   });
 

@@ -333,6 +333,10 @@ const runProperties: Record<string, JsonSchema> = {
   finishedAt: str('RFC 3339; "" when not finished.'),
   log: str('Absolute server path of the run (scheduler) log; "" if none.'),
   params: optStr('Effective parameters joined by spaces, e.g. `P1=foo P2=bar`.'),
+  workerId: optStr(
+    "The worker that executes or executed the run (a child run: its root's), `local` for a run " +
+      'the server executed; omitted while queued (Dagu v1.30).',
+  ),
 };
 const runRequired = [
   'rootDAGRunName',
@@ -1938,6 +1942,249 @@ const v130Paths: Record<string, PathItem> = {
   },
 };
 
+// Workers (a dagu-ts extension; GET /workers has Dagu v1.30's shape). A worker claims queued runs
+// whose `workerSelector` its labels satisfy, reports every event with a per-run sequence number
+// (a retried report is recorded once), streams step output by byte offset, and is told on each
+// heartbeat which of its runs to stop. Worker endpoints need the role `worker` (or admin).
+
+const labels: JsonSchema = {
+  type: 'object',
+  additionalProperties: { type: 'string', maxLength: 256 },
+  description: 'Key-value labels.',
+};
+const runRef = object({ name: safeName, dagRunId: runId }, ['name', 'dagRunId']);
+const workerLoad = {
+  labels,
+  maxActiveRuns: { type: 'integer', minimum: 1, maximum: 10_000 },
+  busy: { type: 'integer', minimum: 0 },
+} satisfies Record<string, JsonSchema>;
+
+const workerSchemas: Record<string, JsonSchema> = {
+  WorkerHealthStatus: {
+    type: 'string',
+    enum: ['healthy', 'warning', 'unhealthy'],
+    description: 'From the age of the last heartbeat: healthy, then warning, then unhealthy.',
+  },
+  RunningTask: object(
+    {
+      dagRunId: str(),
+      dagName: str(),
+      startedAt: str('RFC 3339 start time; "" while claimed and not started.'),
+      rootDagRunName: optStr(),
+      rootDagRunId: optStr(),
+      parentDagRunName: optStr(),
+      parentDagRunId: optStr(),
+    },
+    ['dagRunId', 'dagName', 'startedAt'],
+  ),
+  Worker: object(
+    {
+      id: str('Worker id (`--worker.id`, default hostname@pid).'),
+      labels,
+      totalPollers: int('Runs the worker executes at once at most (`--worker.max-active-runs`).'),
+      busyPollers: int('Runs it executes now.'),
+      runningTasks: list(schemaRef('RunningTask')),
+      lastHeartbeatAt: str('RFC 3339 time of its last heartbeat.'),
+      healthStatus: schemaRef('WorkerHealthStatus'),
+    },
+    [
+      'id',
+      'labels',
+      'totalPollers',
+      'busyPollers',
+      'runningTasks',
+      'lastHeartbeatAt',
+      'healthStatus',
+    ],
+  ),
+  WorkersListResponse: object(
+    { workers: list(schemaRef('Worker')), errors: list({ type: 'string' }) },
+    ['workers', 'errors'],
+  ),
+  WorkerClaimRequest: object(
+    { ...workerLoad, waitMs: { type: 'integer', minimum: 0, maximum: 60_000 } },
+    ['labels', 'maxActiveRuns', 'busy'],
+  ),
+  WorkerClaimResponse: object(
+    {
+      run: object(
+        {
+          name: str(),
+          dagRunId: str(),
+          dag: {
+            type: 'object',
+            description: 'The DAG definition the run uses (no DAG file needed).',
+          },
+          paramsList: list({ type: 'string' }, "The run's params as `NAME=value`."),
+          untrustedParams: optList({ type: 'string' }),
+          queuedAt: str(),
+        },
+        ['name', 'dagRunId', 'dag', 'paramsList', 'queuedAt'],
+      ),
+    },
+    [],
+    'Empty when no run was there to claim before `waitMs` passed.',
+  ),
+  WorkerHeartbeatRequest: object({ ...workerLoad, runs: list(runRef) }, [
+    'labels',
+    'maxActiveRuns',
+    'busy',
+    'runs',
+  ]),
+  WorkerHeartbeatResponse: object(
+    {
+      stop: list(runRef, 'Runs to stop (a stop was requested through the API).'),
+      lost: list(runRef, 'Runs this worker no longer holds (lease expired): stop them.'),
+    },
+    ['stop', 'lost'],
+  ),
+  WorkerEventReport: object(
+    {
+      seq: { type: 'integer', minimum: 1, description: 'Per-run sequence number, from 1.' },
+      event: {
+        type: 'object',
+        properties: {
+          type: {
+            enum: ['run-started', 'step-started', 'step-updated', 'step-finished', 'run-finished'],
+          },
+          run: { type: 'object' },
+          dag: { type: 'object' },
+        },
+        required: ['type', 'run'],
+        description: 'A run event of the root run or one of its child runs.',
+      },
+    },
+    ['seq', 'event'],
+  ),
+  WorkerEventResponse: object({ recorded: bool('false: a retry of a report already recorded.') }, [
+    'recorded',
+  ]),
+  WorkerLogWrite: object(
+    {
+      target: object(
+        {
+          dagName: safeName,
+          dagRunId: runId,
+          attemptId: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+          startedAt: str(),
+          logDir: optStr(),
+        },
+        ['dagName', 'dagRunId', 'attemptId', 'startedAt'],
+      ),
+      step: object({ name: { type: 'string', minLength: 1, maxLength: 256 }, at: str() }, [
+        'name',
+        'at',
+      ]),
+      stream: { enum: ['stdout', 'stderr', 'run'] },
+      offset: { type: 'integer', minimum: 0 },
+      data: { type: 'string', maxLength: 700_000, description: 'Base64 bytes.' },
+    },
+    ['target'],
+  ),
+  WorkerLogResponse: object(
+    {
+      ref: optStr('Reference of the run log.'),
+      stdout: optStr(),
+      stderr: optStr(),
+      size: optInt('Bytes of the stream the server has: the next write starts there.'),
+    },
+    [],
+  ),
+};
+
+const workerParameters: Record<string, Parameter> = {
+  WorkerId: {
+    name: 'workerId',
+    in: 'path',
+    required: true,
+    description: "The worker's id.",
+    schema: { type: 'string', pattern: '^[^/\\u0000]{1,256}$' },
+  },
+};
+
+const workerRequestBodies: Record<string, RequestBody> = {
+  WorkerClaim: jsonBody('WorkerClaimRequest', true, {
+    labels: { gpu: 'true' },
+    maxActiveRuns: 4,
+    busy: 0,
+  }),
+  WorkerHeartbeat: jsonBody('WorkerHeartbeatRequest', true, {
+    labels: {},
+    maxActiveRuns: 4,
+    busy: 0,
+    runs: [],
+  }),
+  WorkerEvent: jsonBody('WorkerEventReport', true, {
+    seq: 1,
+    event: { type: 'run-finished', run: {} },
+  }),
+  WorkerLog: jsonBody('WorkerLogWrite', true, {
+    target: { dagName: 'd', dagRunId: 'r', attemptId: 'a', startedAt: '2024-01-01T00:00:00Z' },
+  }),
+};
+
+const workerPath = '/workers/{workerId}';
+const leaseLost = errorResponse(
+  'The worker does not hold this run (any more, its lease lapsed): it must stop it.',
+  ['not_running'],
+  { code: 'not_running', message: 'worker w1 does not hold dag-run r of DAG d' },
+);
+const workerPaths: Record<string, PathItem> = {
+  '/workers': {
+    get: operation({
+      operationId: 'getWorkers',
+      summary: 'List workers',
+      description: 'Workers seen by this server, with the runs they hold (Dagu v1.30 shape).',
+      tag: 'system',
+      success: { 200: ok('The workers.', 'WorkersListResponse') },
+    }),
+  },
+  [`${workerPath}/claim`]: {
+    post: operation({
+      operationId: 'claimWorkerRun',
+      summary: 'Long-poll for the next run this worker may execute',
+      tag: 'system',
+      parameters: ['WorkerId'],
+      requestBody: 'WorkerClaim',
+      success: { 200: ok('A run, or none.', 'WorkerClaimResponse') },
+    }),
+  },
+  [`${workerPath}/heartbeat`]: {
+    post: operation({
+      operationId: 'workerHeartbeat',
+      summary: 'Worker heartbeat; answers the runs to stop',
+      tag: 'system',
+      parameters: ['WorkerId'],
+      requestBody: 'WorkerHeartbeat',
+      success: { 200: ok('What to stop.', 'WorkerHeartbeatResponse') },
+    }),
+  },
+  [`${workerPath}/runs/{name}/{dagRunId}/events`]: {
+    post: operation({
+      operationId: 'reportWorkerEvent',
+      summary: 'Record a run event (idempotent by sequence number)',
+      tag: 'system',
+      parameters: ['WorkerId', 'DagName', 'DagRunId'],
+      requestBody: 'WorkerEvent',
+      errors: [409],
+      errorOverrides: { 409: leaseLost },
+      success: { 200: ok('Recorded, or already recorded.', 'WorkerEventResponse') },
+    }),
+  },
+  [`${workerPath}/runs/{name}/{dagRunId}/logs`]: {
+    post: operation({
+      operationId: 'writeWorkerLog',
+      summary: 'Open or append to a log of the run (by byte offset)',
+      tag: 'system',
+      parameters: ['WorkerId', 'DagName', 'DagRunId'],
+      requestBody: 'WorkerLog',
+      errors: [409],
+      errorOverrides: { 409: leaseLost },
+      success: { 200: ok('References and sizes.', 'WorkerLogResponse') },
+    }),
+  },
+};
+
 export const openApiDocument: OpenApiDocument = {
   openapi: '3.1.0',
   info: {
@@ -1959,10 +2206,10 @@ export const openApiDocument: OpenApiDocument = {
     { name: 'webhooks', description: 'Per-DAG webhook tokens and triggers (Dagu v1.30).' },
   ],
   security: [{ basicAuth: [] }, { bearerAuth: [] }, {}],
-  paths: { ...paths, ...v130Paths },
+  paths: { ...paths, ...v130Paths, ...workerPaths },
   components: {
-    schemas: { ...schemas, ...v130Schemas },
-    parameters: { ...parameters, ...v130Parameters },
+    schemas: { ...schemas, ...v130Schemas, ...workerSchemas },
+    parameters: { ...parameters, ...v130Parameters, ...workerParameters },
     responses: {
       ...responses,
       AlreadyRunning: errorResponse('The run is still running.', ['already_running'], {
@@ -1975,7 +2222,7 @@ export const openApiDocument: OpenApiDocument = {
         { code: 'already_exists', message: 'dag-run ID x already exists for DAG y' },
       ),
     },
-    requestBodies: { ...requestBodies, ...v130RequestBodies },
+    requestBodies: { ...requestBodies, ...v130RequestBodies, ...workerRequestBodies },
     securitySchemes: {
       basicAuth: {
         type: 'http',
@@ -1988,7 +2235,8 @@ export const openApiDocument: OpenApiDocument = {
         bearerFormat: 'token or JWT',
         description:
           'The static token (DAGU_AUTH_TOKEN, full rights) or an HS256 JWT signed with ' +
-          'DAGU_AUTH_JWT_SECRET whose `role` claim is admin, operator or viewer.',
+          'DAGU_AUTH_JWT_SECRET whose `role` claim is admin, operator, viewer or worker (the ' +
+          'worker endpoints only).',
       },
     },
   },

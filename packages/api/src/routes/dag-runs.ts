@@ -12,6 +12,7 @@ import type { RequestValidator } from '../validate.js';
 import { asSnapshot } from '../views.js';
 import type { DAGRunSummary, QueryOf } from '../wire.js';
 import { methodNotAllowed } from './common.js';
+import { withWorkerIds } from './workers.js';
 
 /** At most this many runs per listing (Dagu's limit, also the largest `limit`). */
 export const RUN_LIST_LIMIT = 1000;
@@ -67,10 +68,11 @@ export function registerDagRunRoutes(
   const listSummaries = async (query: RunQuery): Promise<DAGRunSummary[]> => {
     if (runExtras.listRunSummaries) {
       const { runs } = await runExtras.listRunSummaries.call(deps.runs, query);
-      return runs.map((summary) => toDagRunSummary(asSnapshot(summary)));
+      const views = runs.map((summary) => toDagRunSummary(asSnapshot(summary)));
+      return withWorkerIds(deps.workers?.store, views);
     }
     const { runs } = await deps.runs.listRuns(query);
-    return runs.map(toDagRunSummary);
+    return withWorkerIds(deps.workers?.store, runs.map(toDagRunSummary));
   };
 
   // 17. GET /dag-runs
@@ -120,7 +122,9 @@ export function registerDagRunRoutes(
       .get(
         read,
         handle(operation, async (input, _req, res) => {
-          res.json({ dagRunDetails: toDagRunDetails((await target(input.path)).snapshot) });
+          const details = toDagRunDetails((await target(input.path)).snapshot);
+          const [withWorker] = await withWorkerIds(deps.workers?.store, [details]);
+          res.json({ dagRunDetails: withWorker! });
         }),
       )
       .all(methodNotAllowed);

@@ -62,7 +62,7 @@ describe('dagu-ts token create', () => {
 
   it('takes a subject and every role', async () => {
     vi.stubEnv('DAGU_AUTH_JWT_SECRET', SECRET);
-    for (const role of ['admin', 'operator', 'viewer']) {
+    for (const role of ['admin', 'operator', 'viewer', 'worker']) {
       stdout = '';
       expect(await tokenCreateCommand({ role, ttl: '30m', subject: 'ci-bot' })).toBe(0);
       const claims = verifyJwt(stdout.trim(), SECRET);

@@ -2,7 +2,7 @@
 // DAGU_AUTH_JWT_SECRET, for the server's bearer auth (api-v2.md Part A item 9). node:crypto only.
 import { createHmac } from 'node:crypto';
 
-export const TOKEN_ROLES = ['admin', 'operator', 'viewer'] as const;
+export const TOKEN_ROLES = ['admin', 'operator', 'viewer', 'worker'] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
 
 export interface TokenClaims {

@@ -826,6 +826,94 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/workers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List workers
+     * @description Workers seen by this server, with the runs they hold (Dagu v1.30 shape).
+     */
+    get: operations['getWorkers'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/workers/{workerId}/claim': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Long-poll for the next run this worker may execute */
+    post: operations['claimWorkerRun'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/workers/{workerId}/heartbeat': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Worker heartbeat; answers the runs to stop */
+    post: operations['workerHeartbeat'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/workers/{workerId}/runs/{name}/{dagRunId}/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Record a run event (idempotent by sequence number) */
+    post: operations['reportWorkerEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/workers/{workerId}/runs/{name}/{dagRunId}/logs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Open or append to a log of the run (by byte offset) */
+    post: operations['writeWorkerLog'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1019,6 +1107,8 @@ export interface components {
       log: string;
       /** @description Effective parameters joined by spaces, e.g. `P1=foo P2=bar`. */
       params?: string;
+      /** @description The worker that executes or executed the run (a child run: its root's), `local` for a run the server executed; omitted while queued (Dagu v1.30). */
+      workerId?: string;
       /** @description RFC 3339 time the run entered the queue; only for queued runs. */
       queuedAt?: string;
     };
@@ -1046,6 +1136,8 @@ export interface components {
       log: string;
       /** @description Effective parameters joined by spaces, e.g. `P1=foo P2=bar`. */
       params?: string;
+      /** @description The worker that executes or executed the run (a child run: its root's), `local` for a run the server executed; omitted while queued (Dagu v1.30). */
+      workerId?: string;
       /** @description RFC 3339 time the run entered the queue; only for queued runs. */
       queuedAt?: string;
       nodes: components['schemas']['Node'][];
@@ -1405,6 +1497,128 @@ export interface components {
       /** @description Enable or disable the webhook. */
       enabled: boolean;
     };
+    /**
+     * @description From the age of the last heartbeat: healthy, then warning, then unhealthy.
+     * @enum {string}
+     */
+    WorkerHealthStatus: 'healthy' | 'warning' | 'unhealthy';
+    RunningTask: {
+      dagRunId: string;
+      dagName: string;
+      /** @description RFC 3339 start time; "" while claimed and not started. */
+      startedAt: string;
+      rootDagRunName?: string;
+      rootDagRunId?: string;
+      parentDagRunName?: string;
+      parentDagRunId?: string;
+    };
+    Worker: {
+      /** @description Worker id (`--worker.id`, default hostname@pid). */
+      id: string;
+      /** @description Key-value labels. */
+      labels: {
+        [key: string]: string;
+      };
+      /** @description Runs the worker executes at once at most (`--worker.max-active-runs`). */
+      totalPollers: number;
+      /** @description Runs it executes now. */
+      busyPollers: number;
+      runningTasks: components['schemas']['RunningTask'][];
+      /** @description RFC 3339 time of its last heartbeat. */
+      lastHeartbeatAt: string;
+      healthStatus: components['schemas']['WorkerHealthStatus'];
+    };
+    WorkersListResponse: {
+      workers: components['schemas']['Worker'][];
+      errors: string[];
+    };
+    WorkerClaimRequest: {
+      /** @description Key-value labels. */
+      labels: {
+        [key: string]: string;
+      };
+      maxActiveRuns: number;
+      busy: number;
+      waitMs?: number;
+    };
+    /** @description Empty when no run was there to claim before `waitMs` passed. */
+    WorkerClaimResponse: {
+      run?: {
+        name: string;
+        dagRunId: string;
+        /** @description The DAG definition the run uses (no DAG file needed). */
+        dag: Record<string, never>;
+        /** @description The run's params as `NAME=value`. */
+        paramsList: string[];
+        untrustedParams?: string[];
+        queuedAt: string;
+      };
+    };
+    WorkerHeartbeatRequest: {
+      /** @description Key-value labels. */
+      labels: {
+        [key: string]: string;
+      };
+      maxActiveRuns: number;
+      busy: number;
+      runs: {
+        name: string;
+        dagRunId: string;
+      }[];
+    };
+    WorkerHeartbeatResponse: {
+      /** @description Runs to stop (a stop was requested through the API). */
+      stop: {
+        name: string;
+        dagRunId: string;
+      }[];
+      /** @description Runs this worker no longer holds (lease expired): stop them. */
+      lost: {
+        name: string;
+        dagRunId: string;
+      }[];
+    };
+    WorkerEventReport: {
+      /** @description Per-run sequence number, from 1. */
+      seq: number;
+      /** @description A run event of the root run or one of its child runs. */
+      event: {
+        /** @enum {unknown} */
+        type: 'run-started' | 'step-started' | 'step-updated' | 'step-finished' | 'run-finished';
+        run: Record<string, never>;
+        dag?: Record<string, never>;
+      };
+    };
+    WorkerEventResponse: {
+      /** @description false: a retry of a report already recorded. */
+      recorded: boolean;
+    };
+    WorkerLogWrite: {
+      target: {
+        dagName: string;
+        dagRunId: string;
+        attemptId: string;
+        startedAt: string;
+        logDir?: string;
+      };
+      step?: {
+        name: string;
+        at: string;
+      };
+      /** @enum {unknown} */
+      stream?: 'stdout' | 'stderr' | 'run';
+      offset?: number;
+      /** @description Base64 bytes. */
+      data?: string;
+    };
+    WorkerLogResponse: {
+      /** @description Reference of the run log. */
+      ref?: string;
+      stdout?: string;
+      stderr?: string;
+      /** @description Bytes of the stream the server has: the next write starts there. */
+      size?: number;
+    };
   };
   responses: {
     /** @description Done. Empty body, no content type. */
@@ -1666,6 +1880,8 @@ export interface components {
     ParentSubDagRunId: string;
     /** @description `Bearer <token>`: a `dagu_wh_` token from createDagWebhook. Checked by the handler (401 without it). */
     WebhookAuthorization: string;
+    /** @description The worker's id. */
+    WorkerId: string;
   };
   requestBodies: {
     CreateDAG: {
@@ -1802,6 +2018,62 @@ export interface components {
          *     }
          */
         'application/json': components['schemas']['WebhookToggleRequest'];
+      };
+    };
+    WorkerClaim: {
+      content: {
+        /**
+         * @example {
+         *       "labels": {
+         *         "gpu": "true"
+         *       },
+         *       "maxActiveRuns": 4,
+         *       "busy": 0
+         *     }
+         */
+        'application/json': components['schemas']['WorkerClaimRequest'];
+      };
+    };
+    WorkerHeartbeat: {
+      content: {
+        /**
+         * @example {
+         *       "labels": {},
+         *       "maxActiveRuns": 4,
+         *       "busy": 0,
+         *       "runs": []
+         *     }
+         */
+        'application/json': components['schemas']['WorkerHeartbeatRequest'];
+      };
+    };
+    WorkerEvent: {
+      content: {
+        /**
+         * @example {
+         *       "seq": 1,
+         *       "event": {
+         *         "type": "run-finished",
+         *         "run": {}
+         *       }
+         *     }
+         */
+        'application/json': components['schemas']['WorkerEventReport'];
+      };
+    };
+    WorkerLog: {
+      content: {
+        /**
+         * @example {
+         *       "target": {
+         *         "dagName": "d",
+         *         "dagRunId": "r",
+         *         "attemptId": "a",
+         *         "startedAt": "2024-01-01T00:00:00Z"
+         *       }
+         *     }
+         */
+        'application/json': components['schemas']['WorkerLogWrite'];
       };
     };
   };
@@ -3581,6 +3853,205 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getWorkers: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The workers. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkersListResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  claimWorkerRun: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description The worker's id. */
+        workerId: components['parameters']['WorkerId'];
+      };
+      cookie?: never;
+    };
+    requestBody: components['requestBodies']['WorkerClaim'];
+    responses: {
+      /** @description A run, or none. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkerClaimResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  workerHeartbeat: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description The worker's id. */
+        workerId: components['parameters']['WorkerId'];
+      };
+      cookie?: never;
+    };
+    requestBody: components['requestBodies']['WorkerHeartbeat'];
+    responses: {
+      /** @description What to stop. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkerHeartbeatResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  reportWorkerEvent: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description The worker's id. */
+        workerId: components['parameters']['WorkerId'];
+        /** @description DAG name (the YAML `name:`), which keys the run history. */
+        name: components['parameters']['DagName'];
+        /** @description Run id, or `latest` for the most recent run of the DAG. */
+        dagRunId: components['parameters']['DagRunId'];
+      };
+      cookie?: never;
+    };
+    requestBody: components['requestBodies']['WorkerEvent'];
+    responses: {
+      /** @description Recorded, or already recorded. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkerEventResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      /** @description The worker does not hold this run (any more, its lease lapsed): it must stop it. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "code": "not_running",
+           *       "message": "worker w1 does not hold dag-run r of DAG d"
+           *     }
+           */
+          'application/json': components['schemas']['Error'] & {
+            /** @constant */
+            code?: 'not_running';
+          };
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  writeWorkerLog: {
+    parameters: {
+      query?: {
+        /** @description Node to run the request on; only `local` (the default) is served here. */
+        remoteNode?: components['parameters']['RemoteNode'];
+      };
+      header?: never;
+      path: {
+        /** @description The worker's id. */
+        workerId: components['parameters']['WorkerId'];
+        /** @description DAG name (the YAML `name:`), which keys the run history. */
+        name: components['parameters']['DagName'];
+        /** @description Run id, or `latest` for the most recent run of the DAG. */
+        dagRunId: components['parameters']['DagRunId'];
+      };
+      cookie?: never;
+    };
+    requestBody: components['requestBodies']['WorkerLog'];
+    responses: {
+      /** @description References and sizes. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkerLogResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      /** @description The worker does not hold this run (any more, its lease lapsed): it must stop it. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "code": "not_running",
+           *       "message": "worker w1 does not hold dag-run r of DAG d"
+           *     }
+           */
+          'application/json': components['schemas']['Error'] & {
+            /** @constant */
+            code?: 'not_running';
+          };
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];

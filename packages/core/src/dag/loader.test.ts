@@ -182,6 +182,17 @@ describe('DAG-level fields', () => {
     ]);
   });
 
+  it("reads Dagu's workerSelector as string labels, and refuses a value that is not a scalar", () => {
+    expect(
+      parse('workerSelector:\n  gpu: true\n  zone: eu-1\nsteps:\n  - name: a\n    command: "true"')
+        .workerSelector,
+    ).toEqual({ gpu: 'true', zone: 'eu-1' });
+    expect(parse('steps:\n  - name: a\n    command: "true"').workerSelector).toBeUndefined();
+    expect(
+      loadError('workerSelector:\n  gpu: [1]\nsteps:\n  - name: a\n    command: "true"').message,
+    ).toContain('workerSelector.gpu');
+  });
+
   it('normalises maxActiveRuns 0 to 1 and keeps negative values', () => {
     expect(parse('maxActiveRuns: 0').maxActiveRuns).toBe(1);
     expect(parse('maxActiveRuns: -1').maxActiveRuns).toBe(-1);

@@ -73,6 +73,7 @@ const DAG_KEYS = [
   'tags',
   'queue',
   'otel',
+  'workerSelector',
   // Extensions accepted by dagu-ts (Part A #1).
   'maxOutputSize',
   'shell',
@@ -368,6 +369,7 @@ function decodeDag(
     errorMail: decodeMail(fields, 'errorMail', issues),
     infoMail: decodeMail(fields, 'infoMail', issues),
     queue: fields.string('queue'),
+    workerSelector: decodeWorkerSelector(fields, issues),
     otel: fields.map('otel')
       ? (toPlain(fields.map('otel')!) as Record<string, unknown>)
       : undefined,
@@ -397,6 +399,22 @@ function checkNameKey(fields: Fields, issues: Issues): void {
 
 function normaliseMaxActiveRuns(value: number | undefined): number {
   return value === undefined || value === 0 ? 1 : value;
+}
+
+/** `workerSelector: {key: value}`: scalar values as strings (Dagu's map of labels). */
+function decodeWorkerSelector(fields: Fields, issues: Issues): Record<string, string> | undefined {
+  const map = fields.map('workerSelector');
+  if (!map) return undefined;
+  const selector: Record<string, string> = {};
+  for (const entry of map.entries) {
+    const value = entry.value;
+    if (value.kind !== 'scalar' || value.value === null) {
+      issues.add(`workerSelector.${entry.key}`, entry.line, 'must be a string');
+      continue;
+    }
+    selector[entry.key] = String(value.value);
+  }
+  return selector;
 }
 
 function decodeTags(fields: Fields): string[] {

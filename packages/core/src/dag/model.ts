@@ -158,6 +158,11 @@ export interface Dag {
   errorMail: MailConfig | undefined;
   infoMail: MailConfig | undefined;
   queue: string | undefined;
+  /**
+   * Dagu's `workerSelector`: the run goes to a worker whose labels contain every pair (and waits
+   * queued until one claims it); undefined = the server may run it itself.
+   */
+  workerSelector: Record<string, string> | undefined;
   otel: Record<string, unknown> | undefined;
   steps: Step[];
   /** Extension: output capture limit in bytes (default 1 MiB). */

@@ -66,6 +66,11 @@ export interface RunLauncherOptions {
    * server or scheduler starts it later. Default true.
    */
   dispatchQueues?: boolean;
+  /**
+   * `distributed` (DAGU_DEFAULT_EXECUTION_MODE): every run goes to a worker. Default `local`:
+   * only DAGs with a `workerSelector` do.
+   */
+  executionMode?: 'local' | 'distributed';
 }
 
 const RETENTION_INTERVAL_MS = 10 * 60_000;
@@ -102,6 +107,8 @@ export class RunLauncher implements RunControl {
 
   /** Starts a run, or queues it when its queue is at its limit; resolves once the run is recorded. */
   async start(dag: Dag, options: LaunchOptions): Promise<LaunchResult> {
+    // A run for a worker waits in its queue until a worker claims it.
+    if (this.workerSelectorOf(dag)) return this.enqueue(dag, options);
     const dagRunId = await this.newRunId(dag, options.dagRunId);
     const queue = queueOf(dag);
     const limit = this.limitOf(dag);
@@ -130,7 +137,8 @@ export class RunLauncher implements RunControl {
 
   /** Records a queued run; the queue starts it as soon as its limit allows. */
   async enqueue(dag: Dag, options: LaunchOptions): Promise<LaunchResult> {
-    if (this.options.queuesEnabled === false) {
+    const workerSelector = this.workerSelectorOf(dag);
+    if (this.options.queuesEnabled === false && !workerSelector) {
       throw new DaguError('bad_request', 'queues are disabled (queues.enabled: false)');
     }
     const dagRunId = await this.newRunId(dag, options.dagRunId);
@@ -147,6 +155,7 @@ export class RunLauncher implements RunControl {
       dagRunId,
       priority: 0,
       enqueuedAt: snapshot.queuedAt,
+      ...(workerSelector ? { workerSelector } : {}),
     });
     this.dispatchSafely(queueOf(dag), this.limitOf(dag));
     return { dagRunId, queued: true };
@@ -414,7 +423,14 @@ export class RunLauncher implements RunControl {
     }
   }
 
-  private limitOf(dag: Dag): number {
+  /** The labels a worker needs to run the DAG; undefined when this process may run it. */
+  private workerSelectorOf(dag: Dag): Record<string, string> | undefined {
+    if (dag.workerSelector) return dag.workerSelector;
+    return this.options.executionMode === 'distributed' ? {} : undefined;
+  }
+
+  /** The run limit of the DAG's queue (workers' claims use the same rule). */
+  limitOf(dag: Dag): number {
     return this.options.queueLimits?.get(queueOf(dag)) ?? Math.max(1, dag.maxActiveRuns);
   }
 
