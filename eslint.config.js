@@ -8,7 +8,7 @@ const importTs = importX.flatConfigs.typescript;
 const tsFiles = ['**/*.{ts,tsx,mts,cts}'];
 const jsFiles = ['**/*.{js,mjs,cjs}'];
 
-// The dependency rules of ARCHITECTURE.md ("Layers and the direction of imports"). A package is
+// The dependency rules of ARCHITECTURE.md ("Packages and the direction of imports"). A package is
 // imported only through its public entry: `@dagu-ts/<name>`, never `@dagu-ts/<name>/src/...`, and
 // never by a relative path into another package's folder (import-x/no-relative-packages). A
 // package's declared subpath entries are public too (light or optional parts loaded apart).
@@ -19,7 +19,7 @@ const deepImport = {
 };
 const onlyImports = (allowed, rule) => ({
   regex: allowed.length ? `^@dagu-ts/(?!(${allowed.join('|')})(/|$))` : '^@dagu-ts/',
-  message: `${rule} (ARCHITECTURE.md, "Layers and the direction of imports").`,
+  message: `${rule} (ARCHITECTURE.md, "Packages and the direction of imports").`,
 });
 // Test support (harnesses, fixtures, the OpenAPI response validator) lives in the private,
 // never-published @dagu-ts/testing (packages/testing): test files import it, shipped source never.

@@ -88,6 +88,22 @@ describe.each(storeAdapters.filter((adapter) => adapter.available))('$name store
       expect(await store.runs.listAttempts('runner-dag', result.snapshot.dagRunId)).toHaveLength(1);
     });
 
+    it('records step events whose nodes are copies (reports of a worker, parsed from JSON)', async () => {
+      const dag = dagOf('remote', ['a', 'b']);
+      const run = snapshotOf(dag, { status: DagRunStatus.Running });
+      const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+      await store.runs.record(copy({ type: 'run-started', run, dag }));
+      run.nodes[1]!.status = NodeStatus.Running;
+      await store.runs.record(copy({ type: 'step-started', run, node: run.nodes[1]! }));
+      run.nodes[1]!.status = NodeStatus.Success;
+      await store.runs.record(copy({ type: 'step-finished', run, node: run.nodes[1]! }));
+      const stored = await store.runs.getRun('remote', run.dagRunId);
+      expect(stored?.snapshot.nodes.map((node) => node.status)).toEqual([
+        NodeStatus.NotStarted,
+        NodeStatus.Success,
+      ]);
+    });
+
     it('stores child runs under their root, found by getChildRun and not by getRun', async () => {
       const yaml = `name: parent
 steps:

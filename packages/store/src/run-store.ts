@@ -1088,12 +1088,22 @@ export function slotOf(live: LiveAttempt, run: DagRunSnapshot, node: NodeState):
     live.slots = slotsOf(run);
     slot = live.slots.get(node);
   }
+  // An event that crossed a process boundary (a worker's report, parsed from JSON) carries
+  // copies of the nodes: find the node by its step's name, unique within a run.
+  if (slot === undefined) slot = slotByName(run, node.step.name);
   if (slot === undefined)
     throw new DaguError(
       'internal_error',
       `step ${node.step.name} is not a node of ${run.name}/${run.dagRunId}`,
     );
   return slot;
+}
+
+function slotByName(run: DagRunSnapshot, stepName: string): number | undefined {
+  const index = run.nodes.findIndex((candidate) => candidate.step.name === stepName);
+  if (index >= 0) return index;
+  const handler = HANDLER_NAMES.find((name) => run.handlers[name]?.step.name === stepName);
+  return handler === undefined ? undefined : handlerSlot(handler);
 }
 
 /** Identifies a run across the recorder's events (a child run by its root). */

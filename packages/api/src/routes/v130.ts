@@ -29,6 +29,7 @@ import { toDagDetails } from '../views.js';
 import type { DAGRunSummary, ResultOf, Schemas } from '../wire.js';
 import { methodNotAllowed } from './common.js';
 import { findNode, logQuery } from './dag-runs.js';
+import { withWorkerIds } from './workers.js';
 import { issueMessages } from './dags.js';
 
 /** What Go sends for a time that was never set (Dagu's `completedAt` of an unfinished run). */
@@ -269,7 +270,9 @@ export function registerV130Routes(
     .get(
       read,
       handle('getSubDagRunDetails', async ({ path }, _req, res) => {
-        res.json({ dagRunDetails: toDagRunDetails((await sub(path)).snapshot) });
+        const details = toDagRunDetails((await sub(path)).snapshot);
+        const [withWorker] = await withWorkerIds(deps.workers?.store, [details]);
+        res.json({ dagRunDetails: withWorker! });
       }),
     )
     .all(methodNotAllowed);
