@@ -54,6 +54,8 @@ export type { RunLauncherOptions } from './launch/launcher.js';
 export { Scheduler } from './schedule/scheduler.js';
 export type { SchedulerOptions, SchedulerClock, ScheduleKind } from './schedule/scheduler.js';
 export { FileLogStore } from './logs/file-log-store.js';
+export { readLogWindow } from './logs/file-window.js';
+export type { LogBytes } from './logs/file-window.js';
 export { ProcessSpawner } from './run/spawner.js';
 export type { SpawnRequest } from './run/spawner.js';
 export type { StepProcessResult } from './run/process.js';

@@ -11,4 +11,11 @@ export {
   PgStepProcessStore,
 } from './stores.js';
 export { PgWebhookStore } from './webhooks.js';
+export {
+  PgLogStore,
+  DEFAULT_LOG_FLUSH_MS,
+  DEFAULT_LOG_CHUNK_BYTES,
+  DEFAULT_MAX_LOG_BYTES,
+} from './log-store.js';
+export type { PgLogStoreOptions, LogFileRow, RegisteredLog } from './log-store.js';
 export { PG_LATEST_SCHEMA_VERSION } from './migrations.js';

@@ -148,6 +148,36 @@ CREATE TABLE webhooks (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'log chunks',
+    sql: `
+-- Logs readable from every server: each log (a run log, a step's stdout or stderr), named by its
+-- reference, and its bytes in chunks by byte offset. size counts the bytes stored; a log cut
+-- at the store's cap ends with a truncation marker and has truncated set.
+CREATE TABLE log_files (
+  id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  ref         TEXT NOT NULL UNIQUE,
+  dag_name    TEXT NOT NULL,
+  dag_run_id  TEXT NOT NULL,
+  attempt_id  TEXT NOT NULL,
+  step        TEXT,
+  stream      TEXT NOT NULL CHECK (stream IN ('run', 'stdout', 'stderr')),
+  size        BIGINT NOT NULL DEFAULT 0,
+  truncated   BOOLEAN NOT NULL DEFAULT FALSE,
+  created_at  BIGINT NOT NULL
+);
+CREATE INDEX log_files_by_run ON log_files (dag_run_id, attempt_id);
+CREATE INDEX log_files_by_dag ON log_files (dag_name);
+
+CREATE TABLE log_chunks (
+  log          BIGINT NOT NULL REFERENCES log_files (id) ON DELETE CASCADE,
+  start_offset BIGINT NOT NULL,
+  data         BYTEA NOT NULL,
+  PRIMARY KEY (log, start_offset)
+);
+`,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -1,6 +1,7 @@
 // Opening a PostgreSQL store: the pool, the migrations, this process's owner lease, and the ports
-// on top of them. DAG files and logs stay local (the DAGs directory every server shares, logs
-// under the home of the server that ran the run).
+// on top of them. DAG files stay local (the DAGs directory every server shares); logs are written
+// to local files under the home of the server that runs the run and shipped into the database,
+// so every server reads them (PgLogStore).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { DaguError, FileLogStore, type LogStore } from '@dagu-ts/core';
@@ -8,6 +9,7 @@ import { FileDagRepository } from '../dag-repository.js';
 import { resolveStorePaths, type StorePathOptions, type StorePaths } from '../paths.js';
 import { hostName, ownIdentity } from '../process-identity.js';
 import { PgConnection, migrate } from './connection.js';
+import { PgLogStore, type PgLogStoreOptions } from './log-store.js';
 import { DEFAULT_LEASE_MS, PgRunStore } from './run-store.js';
 import {
   PgCancelStore,
@@ -22,7 +24,10 @@ export interface OpenPostgresStoreOptions extends StorePathOptions {
   /** postgres://user:password@host:port/database */
   url: string;
   now?: () => Date;
+  /** Another log store (tests); by default PgLogStore on local files under the log directory. */
   logs?: LogStore;
+  /** Shipping of logs into the database (flush interval, chunk size, cap per log). */
+  logShipping?: PgLogStoreOptions;
   /** An owner whose heartbeat is older than this is gone; its runs are closed (default 30 s). */
   leaseMs?: number;
   /** How often the lease is refreshed (default leaseMs / 3). */
@@ -82,7 +87,10 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
     throw error;
   }
   const clock = options.now ? { now: options.now } : {};
-  const logs = options.logs ?? new FileLogStore(paths.logDir);
+  const shipped = options.logs
+    ? undefined
+    : new PgLogStore(db, new FileLogStore(paths.logDir), options.logShipping);
+  const logs = options.logs ?? shipped!;
   const runs = new PgRunStore(db, { ...clock, logs, ownerId, leaseMs });
   let reaping = false;
   const beat = async (): Promise<void> => {
@@ -123,6 +131,8 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
     close() {
       closing ??= (async () => {
         clearInterval(timer);
+        // The last bytes of every log reach the database before the pool ends.
+        await shipped?.close().catch(() => undefined);
         await db
           .query('DELETE FROM store_owners WHERE owner_id = $1', [ownerId])
           .catch(() => undefined);
