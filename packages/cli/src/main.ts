@@ -18,7 +18,7 @@ retry, enqueue, dequeue and list go to that server's REST API. Authentication co
 environment: DAGU_AUTH_TOKEN (a static API token, or a JWT from \`dagu-ts token create\`, sent
 as a Bearer token), else DAGU_AUTH_BASIC_USERNAME and DAGU_AUTH_BASIC_PASSWORD (basic auth).
 Local only, whatever --server says: validate and dry (they read the DAG file on this machine),
-restart, scheduler, server, start-all, migrate and token.
+restart, scheduler, server, start-all, migrate, migrate-to-postgres and token.
 `;
 
 /** Runs the CLI with a full argv (node, script, …) and resolves with the exit code. */
@@ -326,6 +326,20 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .action(async (options: { fromDagu: string }) => {
       const { migrateCommand } = await import('./commands/migrate.js');
       exitCode = await migrateCommand(options);
+    });
+
+  program
+    .command('migrate-to-postgres')
+    .description(
+      "copy this home's SQLite history (runs, attempts, queue, suspend flags, logs) into a PostgreSQL database; idempotent, run it again to finish an interrupted copy",
+    )
+    .option(
+      '--database-url <url>',
+      'postgres://user:password@host:port/database (default: DAGU_DATABASE_URL / database.url)',
+    )
+    .action(async (options: { databaseUrl?: string }) => {
+      const { migrateToPostgresCommand } = await import('./commands/migrate-to-postgres.js');
+      exitCode = await migrateToPostgresCommand(options);
     });
 
   const token = program.command('token').description('API tokens');

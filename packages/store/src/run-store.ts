@@ -35,9 +35,14 @@ export const ABANDONED_RUN_ERROR = 'process exited unexpectedly';
 /** A run brought in from elsewhere (e.g. Dagu's JSON history) by `importRuns`. */
 export interface ImportedRun {
   dag: Dag;
-  /** The run's latest (and only imported) attempt. */
+  /** The run's latest attempt. */
   snapshot: DagRunSnapshot;
   trigger: RunTrigger;
+  /**
+   * The run's earlier attempts, oldest first (copying a SQLite home to PostgreSQL). Only the
+   * PostgreSQL store keeps them; the SQLite store imports the latest attempt alone.
+   */
+  earlierAttempts?: readonly DagRunSnapshot[];
 }
 
 /** A run without its steps: the run-level fields of its latest attempt (core's port type). */

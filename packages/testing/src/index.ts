@@ -16,6 +16,7 @@ export {
 export {
   createTestDatabase,
   findPostgresBin,
+  queryDatabase,
   startPostgres,
   type PostgresServer,
 } from './postgres-server.js';

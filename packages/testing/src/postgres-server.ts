@@ -103,3 +103,18 @@ export async function createTestDatabase(
     drop: () => admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`),
   };
 }
+
+/** Runs one SQL statement on the database at `url` ($1… placeholders) and returns its rows. */
+export async function queryDatabase(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<Array<Record<string, unknown>>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as Array<Record<string, unknown>>;
+  } finally {
+    await client.end();
+  }
+}

@@ -558,8 +558,35 @@ export class PgRunStore implements RunStore {
         });
         inserted++;
       }
+      for (const run of runs)
+        if (run.earlierAttempts?.length)
+          await this.importEarlierAttempts(q, run.snapshot, run.earlierAttempts, now);
       return inserted;
     });
+  }
+
+  /**
+   * Puts a run's earlier attempts before its latest one, once: a run that has more than one
+   * attempt already (imported before, or retried since) is left as it is.
+   */
+  private async importEarlierAttempts(
+    q: Queryable,
+    latest: DagRunSnapshot,
+    earlier: readonly DagRunSnapshot[],
+    now: number,
+  ): Promise<void> {
+    const row = await this.findRow(q, latest, { lock: true });
+    if (!row) return;
+    const { rows } = await q.query<{ id: number; n: number }>(
+      'SELECT MAX(id) AS id, COUNT(*)::int AS n FROM attempts WHERE run = $1',
+      [row.id],
+    );
+    if (rows[0]?.n !== 1) return;
+    const seq = earlier.length + 1;
+    await q.query('UPDATE attempts SET seq = $1 WHERE id = $2', [seq, rows[0].id]);
+    await q.query('UPDATE dag_runs SET attempt_seq = $1 WHERE id = $2', [seq, row.id]);
+    for (const [index, attempt] of earlier.entries())
+      await this.insertAttempt(q, row.id, index + 1, attempt, now);
   }
 
   private async importRoots(
