@@ -119,7 +119,10 @@ describe.runIf(postgres.available)('PostgreSQL log store', () => {
     const run = await writer.logs.openRun(targetOf());
     const step = await run.openStep('live', new Date());
     // Opened and empty: another server knows the log (an empty window, not "no such log").
-    expect(await other.logs.readWindow(step.stdout, {})).toEqual({ content: '' });
+    await waitFor(
+      async () => (await other.logs.readWindow(step.stdout, {}))?.content === '',
+      'the empty log on the other server',
+    );
     for (const line of ['first', 'second', 'third']) {
       await childWrites(step, `${line}\n`);
       await waitFor(

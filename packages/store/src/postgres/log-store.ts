@@ -41,7 +41,11 @@ const MAX_BYTES_PER_ROUND = 4 * 1024 * 1024;
 
 /** Where one log's bytes come from and how far they went. */
 interface Shipment {
-  logId: number;
+  /** The log's row; registered in the background, so opening a step waits for no database. */
+  row: LogFileRow;
+  logId: number | undefined;
+  /** The background registration; rounds wait for it. */
+  registering: Promise<void> | undefined;
   path: string;
   shipped: number;
   truncated: boolean;
@@ -87,13 +91,8 @@ export class PgLogStore implements LogStore {
 
   async openRun(target: RunLogTarget): Promise<RunLogSink> {
     const sink = await this.local.openRun(target);
-    try {
-      const [log] = await this.register([{ ...base(target), ref: sink.ref, stream: 'run' }]);
-      return new PgRunLogSink(this, sink, target, this.follow(log!, sink.ref));
-    } catch (error) {
-      await sink.discard();
-      throw error;
-    }
+    const [shipment] = this.follow([{ ...base(target), ref: sink.ref, stream: 'run' }]);
+    return new PgRunLogSink(this, sink, target, shipment!);
   }
 
   async readWindow(ref: string, query: LogWindowQuery): Promise<LogWindow | undefined> {
@@ -250,25 +249,49 @@ export class PgLogStore implements LogStore {
     return { size, truncated };
   }
 
-  /** Starts shipping the local file `path` into a registered log, from where its copy ends. */
-  follow(log: RegisteredLog, path: string): Shipment {
-    const shipment: Shipment = {
-      logId: log.id,
-      path,
-      // A reopened log (a retry of the step) goes on where the database copy ends.
-      shipped: log.size,
-      truncated: log.truncated,
+  /**
+   * Starts shipping local log files (each row's ref) into the database. Their rows are recorded
+   * at once in the background, and a round of a log whose row is not recorded yet records it
+   * first (the database was out of reach): a reopened log (a retry of the step) goes on where
+   * the database copy ends.
+   */
+  follow(rows: readonly LogFileRow[]): Shipment[] {
+    const shipments = rows.map((row): Shipment => ({
+      row,
+      logId: undefined,
+      registering: undefined,
+      path: row.ref,
+      shipped: 0,
+      truncated: false,
       closed: false,
       running: undefined,
-    };
-    this.open.add(shipment);
+    }));
+    const registering = this.registerShipments(shipments);
+    for (const shipment of shipments) {
+      shipment.registering = registering;
+      this.open.add(shipment);
+    }
+    this.track(registering);
     if (!this.timer) {
       this.timer = setInterval(() => {
         for (const s of this.open) this.ship(s);
       }, this.flushMs);
       this.timer.unref();
     }
-    return shipment;
+    return shipments;
+  }
+
+  private async registerShipments(shipments: readonly Shipment[]): Promise<void> {
+    const missing = shipments.filter((shipment) => shipment.logId === undefined);
+    if (missing.length === 0) return;
+    const logs = await this.register(missing.map((shipment) => shipment.row));
+    missing.forEach((shipment, index) => {
+      const log = logs[index]!;
+      if (shipment.logId !== undefined) return;
+      shipment.logId = log.id;
+      shipment.shipped = log.size;
+      shipment.truncated = log.truncated;
+    });
   }
 
   /** Stops shipping a log whose attempt is discarded. */
@@ -297,6 +320,8 @@ export class PgLogStore implements LogStore {
     if (shipment.running) return;
     let failed = false;
     const round = (async () => {
+      await shipment.registering?.catch(() => undefined);
+      if (shipment.logId === undefined) await this.registerShipments([shipment]);
       // Until caught up with the file as it is now, at most MAX_BYTES_PER_ROUND read at a time.
       for (;;) {
         const size = fileSize(shipment.path);
@@ -305,7 +330,7 @@ export class PgLogStore implements LogStore {
         const data = readRange(shipment.path, shipment.shipped, length);
         if (data.length === 0) return;
         const stored = await this.append(
-          shipment.logId,
+          shipment.logId!,
           shipment.shipped,
           data,
           `in ${shipment.path} on ${hostName()}`,
@@ -411,22 +436,15 @@ class PgRunLogSink implements RunLogSink {
 
   async openStep(stepName: string, at: Date): Promise<StepLogSink> {
     const local = await this.local.openStep(stepName, at);
-    try {
-      const logs = (['stdout', 'stderr'] as const).map((stream) => ({
+    const [stdout, stderr] = this.store.follow(
+      (['stdout', 'stderr'] as const).map((stream) => ({
         ...base(this.target),
         ref: local[stream],
         step: stepName,
         stream,
-      }));
-      const [stdout, stderr] = await this.store.register(logs);
-      return new PgStepLogSink(this.store, local, {
-        stdout: this.store.follow(stdout!, local.stdout),
-        stderr: this.store.follow(stderr!, local.stderr),
-      });
-    } catch (error) {
-      local.close();
-      throw error;
-    }
+      })),
+    );
+    return new PgStepLogSink(this.store, local, { stdout: stdout!, stderr: stderr! });
   }
 
   close(): void {
@@ -436,6 +454,8 @@ class PgRunLogSink implements RunLogSink {
 
   async discard(): Promise<void> {
     this.store.forget(this.shipment);
+    // A registration still in flight lands before the delete, not after it.
+    await this.shipment.registering?.catch(() => undefined);
     await this.local.discard();
     await this.store.deleteAttempt(this.target.dagRunId, this.target.attemptId);
   }
