@@ -189,9 +189,12 @@ describe.skipIf(!ready)('web UI in chromium', () => {
       // a preload it did not use: checked at the end of the test).
       const first = await page.evaluate(
         () =>
-          performance
-            .getEntriesByType('resource')
-            .find((entry) => entry.name.includes('/api/v2/dags'))?.initiatorType,
+          (
+            performance
+              .getEntriesByType('resource')
+              .find((entry) => entry.name.includes('/api/v2/dags')) as
+              PerformanceResourceTiming | undefined
+          )?.initiatorType,
       );
       expect(first).toBe('link');
       await shoot(page, 'dags');
