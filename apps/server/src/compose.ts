@@ -6,6 +6,7 @@
 // API is composed: a CLI command does not pay for it.
 import type { ApiDeps, createApiApp } from '@dagu-ts/api';
 import {
+  DagCatalog,
   expireWorkerLeases,
   RunLauncher,
   Scheduler,
@@ -147,9 +148,12 @@ export async function composeDagu(
       ...(clock ? { clock } : {}),
       executionMode: config.workers.executionMode,
     });
+    // One parse of the DAG files for the scheduler and the API's listings.
+    const catalog = new DagCatalog(store.dags);
     const scheduler = options.scheduler
       ? new Scheduler({
           dags: store.dags,
+          catalog,
           runs: store.runs,
           flags: store.flags,
           ticks: store.ticks,
@@ -160,7 +164,7 @@ export async function composeDagu(
         })
       : undefined;
     const app = options.api
-      ? await composeApi(config, store, launcher, events.subscribe, {
+      ? await composeApi(config, store, catalog, launcher, events.subscribe, {
           ...options.api,
           schedulerRunning: options.api.schedulerRunning ?? (() => scheduler?.isRunning ?? false),
         })
@@ -205,6 +209,7 @@ export async function composeDagu(
 async function composeApi(
   config: ServerConfig,
   store: DaguStore,
+  catalog: DagCatalog,
   launcher: RunLauncher,
   subscribeRunEvents: (listener: RunEventListener) => () => void,
   api: NonNullable<ComposeOptions['api']>,
@@ -212,6 +217,7 @@ async function composeApi(
   const { createApiApp: create } = await import('@dagu-ts/api');
   return create({
     dags: store.dags,
+    catalog,
     runs: store.runs,
     queue: store.queue,
     flags: store.flags,

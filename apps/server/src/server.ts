@@ -68,7 +68,12 @@ export async function serve(config: ServerConfig, options: ServeOptions): Promis
   // The web UI at `<basePath>/` when apps/web was built; the API answers everything else.
   const webRoot = findWebRoot();
   const webUi = webRoot
-    ? createWebUi({ root: webRoot, basePath: config.basePath, permissions: config.permissions })
+    ? createWebUi({
+        root: webRoot,
+        basePath: config.basePath,
+        permissions: config.permissions,
+        auth: authMethods(config).length > 0,
+      })
     : undefined;
   const server = createServer(
     webUi

@@ -98,13 +98,30 @@ describe('web UI handler', () => {
     const open = await fetch(`${await serve('')}/dags`, { headers: html });
     expect(config(await open.text())).toEqual({
       permissions: { writeDAGs: true, runDAGs: true },
+      auth: false,
     });
     server?.close();
     rmSync(root, { recursive: true, force: true });
     const locked = await serve('', { permissions: { runDAGs: false } });
     expect(config(await (await fetch(`${locked}/`, { headers: html })).text())).toEqual({
       permissions: { writeDAGs: true, runDAGs: false },
+      auth: false,
     });
+  });
+
+  it('preloads the first request of the DAG list page, only on that page and only without auth', async () => {
+    const preload = '<link rel="preload" href="/dagu/api/v2/dags?page=1&#38;perPage=50"';
+    const url = await serve('/dagu');
+    const text = async (page: string) => (await fetch(`${url}${page}`, { headers: html })).text();
+    expect(await text('/dagu/dags')).toContain(preload);
+    for (const page of ['/dagu/', '/dagu/dags?name=x', '/dagu/dags/x'])
+      expect(await text(page), page).not.toContain('rel="preload"');
+    server?.close();
+    rmSync(root, { recursive: true, force: true });
+    const withAuth = await serve('/dagu', { auth: true });
+    expect(await (await fetch(`${withAuth}/dagu/dags`, { headers: html })).text()).not.toContain(
+      'rel="preload"',
+    );
   });
 
   it('escapes the base path it writes into the page', () => {

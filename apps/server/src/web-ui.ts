@@ -49,9 +49,29 @@ function escapeHtml(text: string): string {
   return text.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** What the UI learns from index.html: the permission switches (api-v2.md §1.5). */
+/** What the UI learns from index.html: the permission switches (api-v2.md §1.5), auth or not. */
 export interface WebUiSettings {
   permissions?: { writeDAGs?: boolean; runDAGs?: boolean };
+  /**
+   * Whether the API asks for credentials. Without, the DAG list page's first request is
+   * preloaded from index.html, so it runs while the scripts load (a preload carries no
+   * credentials: with auth it would only be a wasted 401), and the UI's requests use the
+   * browser's credentials mode `same-origin`, the preload's, so that the page's request takes
+   * the preloaded answer.
+   */
+  auth?: boolean;
+}
+
+/**
+ * The first request of the DAG list page (`/dags` with no filter), exactly as the UI sends it
+ * (apps/web's DagListPage: page 1, 50 per page); the browser test checks that it is used.
+ */
+export const DAG_LIST_PRELOAD = '/api/v2/dags?page=1&perPage=50';
+
+/** index.html with a preload of the DAG list's first request (see WebUiSettings.auth). */
+function withDagListPreload(html: string, prefix: string): string {
+  const link = `<link rel="preload" href="${escapeHtml(prefix + DAG_LIST_PRELOAD)}" as="fetch" crossorigin="anonymous" />`;
+  return html.replace('</head>', `    ${link}\n  </head>`);
 }
 
 /** index.html with the base path in its meta tag and asset URLs, and the UI's settings. */
@@ -63,6 +83,7 @@ export function renderIndex(html: string, prefix: string, settings: WebUiSetting
         writeDAGs: settings.permissions?.writeDAGs !== false,
         runDAGs: settings.permissions?.runDAGs !== false,
       },
+      auth: settings.auth === true,
     }),
   );
   return html
@@ -93,15 +114,16 @@ export function createWebUi(
   const root = normalize(options.root);
   const prefix = prefixOf(options.basePath);
   const cache = new Map<string, Asset>();
-  const load = (file: string, transform?: (text: string) => string): Asset => {
-    let asset = cache.get(file);
+  /** The asset cached as `key` (a file, or a variant of one): `file`, transformed. */
+  const load = (key: string, file: string, transform?: (text: string) => string): Asset => {
+    let asset = cache.get(key);
     if (!asset) {
       const ext = extname(file);
       const raw = readFileSync(file);
       const body = transform ? Buffer.from(transform(raw.toString('utf8'))) : raw;
       asset = { body, type: TYPES[ext] ?? 'application/octet-stream' };
       if (COMPRESSIBLE.has(ext) && body.length > 1024) asset.gzip = gzipSync(body);
-      cache.set(file, asset);
+      cache.set(key, asset);
     }
     return asset;
   };
@@ -149,7 +171,7 @@ export function createWebUi(
       }
       if (isFile) {
         const immutable = rel.startsWith('/assets/');
-        send(req, res, load(file), {
+        send(req, res, load(file, file), {
           'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
         });
         return true;
@@ -157,10 +179,16 @@ export function createWebUi(
       // A page (deep link) when the browser asks for HTML; anything else is the API's 404.
       if (!String(req.headers.accept ?? '').includes('text/html')) return false;
     }
+    const index = join(root, 'index.html');
+    const dagList = rel === '/dags' && !options.auth && !req.url?.includes('?');
     send(
       req,
       res,
-      load(join(root, 'index.html'), (html) => renderIndex(html, prefix, options)),
+      dagList
+        ? load(`${index}#dags`, index, (html) =>
+            withDagListPreload(renderIndex(html, prefix, options), prefix),
+          )
+        : load(index, index, (html) => renderIndex(html, prefix, options)),
       HTML_HEADERS,
     );
     return true;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jwtRole, may, parsePermissions, roleOf } from './session.js';
+import { jwtRole, may, parseNoAuth, parsePermissions, roleOf } from './session.js';
 
 const jwt = (claims: object) =>
   `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.signature`;
@@ -37,5 +37,13 @@ describe('roles in the browser', () => {
     // The dev server writes nothing: the role alone decides.
     expect(parsePermissions('{}')).toEqual({ writeDAGs: true, runDAGs: true });
     expect(parsePermissions('')).toEqual({ writeDAGs: true, runDAGs: true });
+  });
+
+  it('uses browser credentials only when the server says its API asks for none', () => {
+    expect(parseNoAuth('{"permissions":{},"auth":false}')).toBe(true);
+    expect(parseNoAuth('{"auth":true}')).toBe(false);
+    // The dev server writes nothing: the UI assumes auth and never uses browser credentials.
+    expect(parseNoAuth('{}')).toBe(false);
+    expect(parseNoAuth('')).toBe(false);
   });
 });

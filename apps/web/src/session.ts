@@ -89,16 +89,33 @@ export function may(
 }
 
 /**
+ * Whether the server says its API asks for no credentials (`"auth": false` in the settings it
+ * writes into index.html); the dev server writes none, and then the UI assumes it does.
+ */
+export function parseNoAuth(text: string): boolean {
+  try {
+    return (JSON.parse(text) as { auth?: unknown }).auth === false;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * fetch for the UI: every write carries `Content-Type: application/json` (the server's browser
- * safety refuses other writes), and browser-held credentials are never used — the SDK sends
- * the Authorization header itself, and `omit` keeps the browser's own Basic prompt away.
+ * safety refuses other writes). With auth, browser-held credentials are never used — the SDK
+ * sends the Authorization header itself, and `omit` keeps the browser's own Basic prompt away.
+ * Without auth, `same-origin`: the mode of the server's preload of the DAG list (index.html),
+ * which a request of another mode would not use.
  */
 const uiFetch: FetchFunction = (input, init) => {
   const method = (init.method ?? 'GET').toUpperCase();
   const headers = new Headers(init.headers);
   if (method !== 'GET' && method !== 'HEAD' && !headers.has('Content-Type'))
     headers.set('Content-Type', 'application/json');
-  return fetch(input, { ...init, headers, credentials: 'omit' });
+  const noAuth = parseNoAuth(
+    document.querySelector('meta[name="dagu-config"]')?.getAttribute('content') ?? '',
+  );
+  return fetch(input, { ...init, headers, credentials: noAuth ? 'same-origin' : 'omit' });
 };
 
 export function makeClient(auth: DaguAuth | undefined): DaguClient {

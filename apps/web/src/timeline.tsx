@@ -63,7 +63,7 @@ export function timelineLanes(
   return { lanes: lanes.slice(0, MAX_LANES), hidden: Math.max(0, lanes.length - MAX_LANES) };
 }
 
-const TICKS = ['24 h ago', '18 h', '12 h', '6 h', 'now'];
+const TICKS = ['24 h', '18 h', '12 h', '6 h', 'now'];
 
 export function Timeline({ runs, now }: { runs: readonly DAGRunSummary[]; now: number }) {
   const { lanes, hidden } = timelineLanes(runs, now);
@@ -99,6 +99,8 @@ export function Timeline({ runs, now }: { runs: readonly DAGRunSummary[]; now: n
             {TICKS.map((tick, i) => (
               <span key={tick} style={{ left: `${(i / (TICKS.length - 1)) * 100}%` }}>
                 {tick}
+                {/* At phone width "24 h ago" would run into "18 h". */}
+                {i === 0 ? <span className="hide-narrow"> ago</span> : null}
               </span>
             ))}
           </div>

@@ -1,6 +1,7 @@
 // What every route module gets: the dependencies, with their optional parts filled in, and the
 // few lookups that many routes share (a DAG file by name, a run by id or `latest`).
 import {
+  DagCatalog,
   DagValidationError,
   parseDag,
   parseDagMetadata,
@@ -27,9 +28,9 @@ export interface ApiContext {
   deps: ApiDeps;
   runExtras: RunStoreExtras;
   /**
-   * Every DAG file (optionally only those whose name passes `include`) with its listing view.
-   * Parsed views are cached by file modification time and size, so a listing of thousands of
-   * files parses only what changed since the last one.
+   * Every DAG file (optionally only those whose name passes `include`) with its listing view,
+   * from core's DagCatalog: a listing of thousands of files parses only what changed since the
+   * last one.
    */
   catalog(include?: (fileName: string) => boolean): Promise<CatalogEntry[]>;
   /** Drops a file's cached listing view (after the API wrote, renamed or deleted it). */
@@ -44,27 +45,6 @@ export interface ApiContext {
   getChildRun(name: string, dagRunId: string, childDagRunId: string): Promise<StoredRun>;
 }
 
-/** DAG files read at once while the catalog fills (well under any open-files limit). */
-const READ_CONCURRENCY = 32;
-
-/** Runs at most `limit` of the given tasks at a time; the others wait in order. */
-function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async (task) => {
-    // A finished task hands its slot straight to the next waiter, so `active` never overshoots.
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    else active++;
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
-}
-
 export function createContext(deps: ApiDeps): ApiContext {
   const runExtras: RunStoreExtras = deps.runs;
 
@@ -77,43 +57,8 @@ export function createContext(deps: ApiDeps): ApiContext {
     return { text, path: deps.dags.pathOf(fileName) };
   };
 
-  // Each file's view is cached as a promise, so a listing that arrives while another one (or the
-  // start-up warm-up) is still parsing waits for that parse instead of doing it again. Reads run
-  // a few at a time: one after the other, thousands of thread-pool round trips dominate.
-  const cache = new Map<string, { stamp: string; entry: Promise<CatalogEntry> }>();
-  const reads = createLimiter(READ_CONCURRENCY);
-  const parseEntry = async (file: { fileName: string; path: string }): Promise<CatalogEntry> => {
-    const entry: CatalogEntry = {
-      fileName: file.fileName,
-      path: file.path,
-      metadata: undefined,
-      error: undefined,
-    };
-    try {
-      const text = await reads(() => deps.dags.read(file.fileName));
-      entry.metadata = parseDagMetadata(text, { location: file.path });
-    } catch (error) {
-      entry.error = error instanceof Error ? error.message : String(error);
-    }
-    return entry;
-  };
-  const catalog = async (include?: (fileName: string) => boolean): Promise<CatalogEntry[]> => {
-    const files = await deps.dags.list();
-    const present = new Set(files.map((file) => file.fileName));
-    for (const name of cache.keys()) if (!present.has(name)) cache.delete(name);
-    const entries: Array<Promise<CatalogEntry>> = [];
-    for (const file of files) {
-      if (include && !include(file.fileName)) continue;
-      const stamp = `${file.modifiedAt}|${file.size}|${file.path}`;
-      let cached = cache.get(file.fileName);
-      if (cached?.stamp !== stamp) {
-        cached = { stamp, entry: parseEntry(file) };
-        cache.set(file.fileName, cached);
-      }
-      entries.push(cached.entry);
-    }
-    return Promise.all(entries);
-  };
+  // One catalog per server (the scheduler's too, when the composition shares it).
+  const shared = deps.catalog ?? new DagCatalog(deps.dags);
 
   const getRun = async (name: string, dagRunId: string): Promise<StoredRun> => {
     if (dagRunId === 'latest') {
@@ -129,8 +74,8 @@ export function createContext(deps: ApiDeps): ApiContext {
   return {
     deps,
     runExtras,
-    catalog,
-    forget: (fileName) => cache.delete(fileName),
+    catalog: (include) => shared.entries(include),
+    forget: (fileName) => shared.forget(fileName),
     async loadDag(fileName) {
       const { text, path } = await read(fileName);
       return { text, path, dag: parseDag(text, { location: path }) };

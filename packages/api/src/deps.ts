@@ -3,6 +3,7 @@
 // home.
 import type {
   CancelStore,
+  DagCatalog,
   DagRepository,
   FlagStore,
   LogStore,
@@ -28,6 +29,11 @@ export interface AuthOptions {
 
 export interface ApiDeps {
   dags: DagRepository;
+  /**
+   * The parsed files of `dags`, shared with the scheduler so each file is parsed once per change
+   * (default: the API's own catalog of `dags`).
+   */
+  catalog?: DagCatalog;
   runs: RunStore;
   queue: QueueStore;
   flags: FlagStore;

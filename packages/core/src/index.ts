@@ -5,11 +5,14 @@ export {
   parseDag,
   loadDag,
   parseDagMetadata,
+  parseDagFile,
   loadDagMetadata,
   describeDefaultParams,
   MAX_DAG_FILE_BYTES,
 } from './dag/loader.js';
-export type { ParseDagOptions } from './dag/loader.js';
+export type { ParseDagOptions, ParsedDagFile } from './dag/loader.js';
+export { DagCatalog } from './dag/catalog.js';
+export type { DagCatalogEntry } from './dag/catalog.js';
 export { dagNameProblem, MAX_DAG_FILE_NAME_BYTES } from './dag/names.js';
 export { parseScheduleExpression, SCHEDULE_DESCRIPTORS } from './dag/schedule.js';
 export { findCycle, topologicalOrder } from './dag/graph.js';

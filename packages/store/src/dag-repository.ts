@@ -130,6 +130,10 @@ export class FileDagRepository implements DagRepository {
   async read(fileName: string): Promise<string> {
     const path = this.existingPath(fileName);
     try {
+      // A DAG-sized file synchronously (see IO_BATCH: a catalog of thousands fills many times
+      // faster); a larger one, which no loader accepts anyway, without blocking the loop.
+      const size = statSync(path).size;
+      if (size <= MAX_DAG_FILE_BYTES) return readFileSync(path, 'utf8');
       return await readFile(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DagNotFoundError(fileName);

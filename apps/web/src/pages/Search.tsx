@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import { ErrorBox } from '../components.js';
 import { usePoll } from '../data.js';
 import { enc, Link, navigate, type Location } from '../router.js';
@@ -50,12 +50,16 @@ export function SearchPage({ location }: { location: Location }) {
                   <pre key={match.lineNumber} className="snippet">
                     {match.line.split('\n').map((line, i) => {
                       const number = match.startLine + i;
+                      // The newline stays outside the line's span: inside the hit's inline
+                      // block it would put the next line beside the block, out of sight.
                       return (
-                        <span key={number} className={number === match.lineNumber ? 'hit' : ''}>
-                          <span className="ln">{number}</span>
-                          {line}
+                        <Fragment key={number}>
+                          <span className={number === match.lineNumber ? 'hit' : ''}>
+                            <span className="ln">{number}</span>
+                            {line}
+                          </span>
                           {'\n'}
-                        </span>
+                        </Fragment>
                       );
                     })}
                   </pre>

@@ -129,7 +129,16 @@ export function parseDag(text: string, options: ParseDagOptions = {}): Dag {
 
 function parseDagUncached(text: string, options: ParseDagOptions): Dag {
   const location = options.location ? resolve(options.location) : undefined;
-  const documents = parseDocuments(text, location);
+  return decodeDocuments(parseDocuments(text, location), text, location, options);
+}
+
+/** The whole DAG from its parsed YAML documents (the first is the DAG, the rest local DAGs). */
+function decodeDocuments(
+  documents: YamlNode[],
+  text: string,
+  location: string | undefined,
+  options: ParseDagOptions,
+): Dag {
   const issues = new Issues();
   const [main, ...rest] = documents;
   const fallbackName = options.name ?? (location ? fileStem(location) : undefined);
@@ -171,7 +180,40 @@ export function parseDagMetadata(text: string, options: ParseDagOptions = {}): D
   const location = options.location ? resolve(options.location) : undefined;
   // The whole text is parsed: a file whose steps are not even YAML is not a DAG. The steps are
   // not decoded, though (callers cache the result by file modification time and size).
-  const [main] = parseDocuments(text, location);
+  return decodeMetadata(parseDocuments(text, location), location, options);
+}
+
+/** A DAG file parsed once into what listings and the scheduler need. */
+export interface ParsedDagFile {
+  /** The listing view (parseDagMetadata's). */
+  metadata: DagMetadata;
+  /** The whole DAG (parseDag's); undefined when it does not validate, see `error`. */
+  dag: Dag | undefined;
+  /** Why the whole DAG does not validate, while its listing keys do. */
+  error: DagValidationError | undefined;
+}
+
+/**
+ * The listing view and the whole DAG from one parse of the YAML (parsing is most of the cost).
+ * Throws a DagValidationError when even the listing view fails, as parseDagMetadata does.
+ */
+export function parseDagFile(text: string, options: ParseDagOptions = {}): ParsedDagFile {
+  const location = options.location ? resolve(options.location) : undefined;
+  const documents = parseDocuments(text, location);
+  const metadata = decodeMetadata(documents, location, options);
+  try {
+    return { metadata, dag: decodeDocuments(documents, text, location, options), error: undefined };
+  } catch (error) {
+    if (error instanceof DagValidationError) return { metadata, dag: undefined, error };
+    throw error;
+  }
+}
+
+function decodeMetadata(
+  [main]: YamlNode[],
+  location: string | undefined,
+  options: ParseDagOptions,
+): DagMetadata {
   const issues = new Issues();
   const entries = main?.kind === 'map' ? main.entries : [];
   if (main && main.kind !== 'map')

@@ -2,10 +2,11 @@
 // file, fires start/stop/restart jobs at the minute, and never fires a (DAG, minute) twice —
 // across restarts and across several schedulers on one home — because every fire first claims
 // its tick in the store. Missed ticks while no scheduler ran are not replayed (Dagu's default).
-// DAG files are listed, read and watched only through the DagRepository port.
+// DAG files are listed, read and watched only through the DagRepository port (its files parsed
+// through a DagCatalog, which the server shares with the API so each file is parsed once).
 import { CronExpressionParser } from 'cron-parser';
 import { systemClock, type Clock } from '../clock.js';
-import { MAX_DAG_FILE_BYTES, parseDag } from '../dag/loader.js';
+import { DagCatalog } from '../dag/catalog.js';
 import type { Dag, ScheduleEntry } from '../dag/model.js';
 import type {
   DagRepository,
@@ -29,6 +30,8 @@ export interface SchedulerClock extends Clock {
 
 export interface SchedulerOptions {
   dags: DagRepository;
+  /** The parsed DAG files of `dags`, shared with other readers (default: the scheduler's own). */
+  catalog?: DagCatalog;
   runs: RunStore;
   flags: FlagStore;
   ticks: SchedulerTickStore;
@@ -47,7 +50,6 @@ export type ScheduleKind = 'start' | 'stop' | 'restart';
 
 interface ScheduledDag {
   fileName: string;
-  modifiedAt: string;
   dag: Dag;
 }
 
@@ -64,6 +66,7 @@ const realClock: SchedulerClock = {
 
 export class Scheduler {
   private readonly clock: SchedulerClock;
+  private readonly catalog: DagCatalog;
   private readonly entries = new Map<string, ScheduledDag>();
   private timer: { cancel(): void } | undefined;
   private rescan: NodeJS.Timeout | undefined;
@@ -76,6 +79,7 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     this.clock = options.clock ?? realClock;
+    this.catalog = options.catalog ?? new DagCatalog(options.dags);
   }
 
   get isRunning(): boolean {
@@ -298,7 +302,7 @@ export class Scheduler {
   private async reloadOnce(): Promise<void> {
     let files;
     try {
-      files = await this.options.dags.list();
+      files = await this.catalog.entries();
     } catch (error) {
       this.log({ msg: 'cannot list DAG files', error: (error as Error).message });
       return;
@@ -306,33 +310,26 @@ export class Scheduler {
     const seen = new Set<string>();
     for (const file of files) {
       seen.add(file.fileName);
-      const known = this.entries.get(file.fileName);
-      if (known && known.modifiedAt === file.modifiedAt) continue;
-      try {
-        if (file.size > MAX_DAG_FILE_BYTES)
-          throw new Error(
-            `file is too large (${file.size} bytes; the limit is ${MAX_DAG_FILE_BYTES})`,
-          );
-        const dag = parseDag(await this.options.dags.read(file.fileName), {
-          location: file.path,
-        });
-        const scheduled =
-          dag.schedule.start.length + dag.schedule.stop.length + dag.schedule.restart.length > 0;
-        if (scheduled)
-          this.entries.set(file.fileName, {
-            fileName: file.fileName,
-            modifiedAt: file.modifiedAt,
-            dag,
-          });
-        else this.entries.delete(file.fileName);
-      } catch (error) {
+      const { dag } = file;
+      // The catalog parses a file again only when it changed: the same DAG object, nothing new.
+      if (dag && this.entries.get(file.fileName)?.dag === dag) continue;
+      if (!dag) {
         this.entries.delete(file.fileName);
         this.log({
           msg: 'DAG file not scheduled: it does not load',
           file: file.fileName,
-          error: (error as Error).message,
+          error: file.dagError ?? file.error,
         });
+        continue;
       }
+      const scheduled =
+        dag.schedule.start.length + dag.schedule.stop.length + dag.schedule.restart.length > 0;
+      if (scheduled)
+        this.entries.set(file.fileName, {
+          fileName: file.fileName,
+          dag,
+        });
+      else this.entries.delete(file.fileName);
     }
     for (const fileName of [...this.entries.keys()])
       if (!seen.has(fileName)) this.entries.delete(fileName);
