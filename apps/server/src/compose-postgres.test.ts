@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DagRunStatus, loadDag, type DagRunSnapshot } from '@dagu-ts/core';
 import { createTestDatabase } from '@dagu-ts/testing';
-import { composeDagu, type Dagu } from './compose.js';
+import { composeDagu, type ComposeOptions, type Dagu } from './compose.js';
 import { loadConfig } from './config.js';
 
 const adminUrl = inject('postgresUrl');
@@ -19,7 +19,10 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 let database: { url: string; drop(): Promise<void> };
 const servers: Dagu[] = [];
 
-async function server(name: string): Promise<Dagu> {
+async function server(
+  name: string,
+  options: ComposeOptions = { sweepIntervalMs: 200 },
+): Promise<Dagu> {
   const config = loadConfig({
     env: {
       DAGU_HOME: join(work, name),
@@ -27,7 +30,7 @@ async function server(name: string): Promise<Dagu> {
       DAGU_DATABASE_URL: database.url,
     },
   });
-  const dagu = await composeDagu(config, { sweepIntervalMs: 200 });
+  const dagu = await composeDagu(config, options);
   servers.push(dagu);
   return dagu;
 }
@@ -101,11 +104,38 @@ describe.runIf(adminUrl !== '')('two servers on one PostgreSQL database', () => 
       async () =>
         (await b.store.runs.getRun('long', dagRunId))?.snapshot.status === DagRunStatus.Canceled,
     );
-    // The launcher polls its cancel requests every 500 ms.
-    expect(Date.now() - stoppedAt).toBeLessThan(5_000);
+    // The stop request is notified to a at once (its 500 ms poll is the safety net).
+    expect(Date.now() - stoppedAt).toBeLessThan(1_000);
     const history = await b.store.runs.listRuns({ name: 'long' });
     expect(history.runs.map((run) => [run.dagRunId, run.status])).toEqual([
       [dagRunId, DagRunStatus.Canceled],
     ]);
+  });
+
+  // Without a sweep (sweepIntervalMs 0), only the notifications can start these runs on `a`.
+  it('starts at once a run that another process enqueued, or whose slot it freed', async () => {
+    const a = await server('a', { sweepIntervalMs: 0 });
+    // A `dagu-ts start`/`enqueue`-like process: it runs what it is asked to, dispatches nothing.
+    const cli = await server('cli', { dispatchQueues: false });
+    writeFileSync(
+      join(dagsDir, 'single.yaml'),
+      'maxActiveRuns: 1\nsteps:\n  - name: work\n    command: sleep 0.5\n',
+    );
+    const dag = await loadDag(join(dagsDir, 'single.yaml'));
+    const status = async (id: string) => (await a.store.runs.getRun('single', id))?.snapshot.status;
+
+    const enqueued = await cli.launcher.enqueue(dag, { trigger: 'cli' });
+    await waitUntil(async () => (await status(enqueued.dagRunId)) === DagRunStatus.Success, 10_000);
+    expect(a.launcher.isActive('single', enqueued.dagRunId)).toBe(false);
+
+    // The cli process runs one itself; `a` queues the next behind it, then starts it when the
+    // cli's run ends there.
+    const first = await cli.launcher.start(dag, { trigger: 'cli' });
+    expect(first.queued).toBe(false);
+    const second = await a.launcher.enqueue(dag, { trigger: 'api' });
+    expect(await status(second.dagRunId)).toBe(DagRunStatus.Queued);
+    await waitUntil(async () => (await status(first.dagRunId)) === DagRunStatus.Success, 10_000);
+    await waitUntil(async () => (await status(second.dagRunId)) !== DagRunStatus.Queued, 2_000);
+    expect(a.launcher.isActive('single', second.dagRunId)).toBe(true);
   });
 });

@@ -21,6 +21,7 @@ import {
   type RunStore,
   type SchedulerClock,
   type SchedulerTickStore,
+  type StateChanges,
   type StepProcessStore,
   type WebhookStore,
   type WorkerStore,
@@ -84,6 +85,8 @@ export interface DaguStore {
   readonly workers?: WorkerStore;
   readonly dags: FileDagRepository;
   readonly logs: LogStore;
+  /** Other processes' enqueues, run ends and stops, pushed (PostgreSQL); SQLite has none. */
+  readonly changes?: StateChanges;
   close(): void | Promise<void>;
 }
 
@@ -150,6 +153,12 @@ export async function composeDagu(
     });
     // One parse of the DAG files for the scheduler and the API's listings.
     const catalog = new DagCatalog(store.dags);
+    // A launcher that dispatches queues hears at once of other servers' enqueues, run ends and
+    // stops; its sweep and stop polling stay as the safety net.
+    const unfollow =
+      options.dispatchQueues !== false && store.changes
+        ? followChanges(store.changes, launcher)
+        : undefined;
     const scheduler = options.scheduler
       ? new Scheduler({
           dags: store.dags,
@@ -193,6 +202,7 @@ export async function composeDagu(
         closing ??= (async () => {
           await scheduler?.stop();
           if (leases) clearInterval(leases);
+          unfollow?.();
           await launcher.close(graceMs);
           app?.apiRouter.close();
           await store.close();
@@ -204,6 +214,38 @@ export async function composeDagu(
     await store.close();
     throw error;
   }
+}
+
+/**
+ * Acts on other processes' changes: a queue that gained an item or a free slot is dispatched
+ * (one pass at a time; changes during a pass ask for one more), a stop request for a run of this
+ * process stops it now.
+ */
+function followChanges(changes: StateChanges, launcher: RunLauncher): () => void {
+  let dispatching = false;
+  let again = false;
+  const dispatch = (): void => {
+    if (dispatching) {
+      again = true;
+      return;
+    }
+    dispatching = true;
+    void launcher
+      .dispatchAll()
+      .catch(() => undefined) // a store out of reach now: the sweep tries again
+      .finally(() => {
+        dispatching = false;
+        if (again) {
+          again = false;
+          dispatch();
+        }
+      });
+  };
+  return changes.subscribe((change) => {
+    if (change.kind !== 'cancel') return dispatch();
+    if (launcher.isActive(change.name, change.dagRunId))
+      launcher.stop(change.name, change.dagRunId).catch(() => undefined);
+  });
 }
 
 async function composeApi(

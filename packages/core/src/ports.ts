@@ -188,6 +188,28 @@ export interface CancelStore {
   clearCancel(name: string, dagRunId: string): Promise<void>;
 }
 
+// ---- changes made by other processes -------------------------------------------------------
+
+/**
+ * A change of shared state made by another process: a queue gained an item or a slot (an
+ * enqueue, a run that ended), a stop was requested, or `resync` after the feed was interrupted
+ * (changes may have been missed: look at the queues and stops again).
+ */
+export type StateChange =
+  | { readonly kind: 'queue'; readonly queue?: string }
+  | { readonly kind: 'cancel'; readonly name: string; readonly dagRunId: string }
+  | { readonly kind: 'resync' };
+
+/**
+ * Optional capability of a store shared by several processes (PostgreSQL's LISTEN/NOTIFY), so
+ * that a server reacts at once instead of at its next poll. Listeners are called for changes of
+ * other processes only; a store without it (SQLite, one machine) leaves that to polling.
+ */
+export interface StateChanges {
+  /** Starts listening on the first subscriber; returns the unsubscribe function. */
+  subscribe(listener: (change: StateChange) => void): () => void;
+}
+
 // ---- webhooks (Dagu v1.30) -------------------------------------------------------------------
 
 /** A DAG's webhook: who may trigger it is whoever holds the token whose hash is kept here. */

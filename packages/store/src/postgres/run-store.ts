@@ -48,6 +48,7 @@ import {
   type SummaryRow,
 } from '../run-store.js';
 import type { PgConnection, Queryable } from './connection.js';
+import { CHANGES_CHANNEL, notifyRunEndedSql } from './notify.js';
 import { endOwnedStepGroups } from './stores.js';
 
 /** How long an owner may go without a heartbeat before its runs count as abandoned. */
@@ -202,14 +203,21 @@ export class PgRunStore implements RunStore {
             ],
           );
         }
-        if (finished)
+        if (finished) {
           await q.query('DELETE FROM cancel_requests WHERE name = $1 AND dag_run_id = $2', [
             run.name,
             run.dagRunId,
           ]);
+          // Its queue slot is free for every server.
+          await q.query(notifyRunEndedSql('$1', '$2', '$3'), [
+            CHANGES_CHANNEL,
+            this.ownerId,
+            target.runRow,
+          ]);
+        }
       };
       // A step's event is one statement: no transaction round trips for it.
-      if (changed.length + (runChanged ? 2 : 0) + (finished ? 1 : 0) <= 1) await write(this.db);
+      if (changed.length + (runChanged ? 2 : 0) + (finished ? 2 : 0) <= 1) await write(this.db);
       else await this.db.tx(write);
     } catch (error) {
       this.live.delete(key);
@@ -892,6 +900,10 @@ export class PgRunStore implements RunStore {
          WHERE id = $4`,
         [status, snapshot.error, now, row.id],
       );
+      // Every server may use the slot, this one too (no sender): the caller may be a lease
+      // expiry rather than its launcher.
+      if (status !== DagRunStatus.Running && status !== DagRunStatus.Queued)
+        await q.query(notifyRunEndedSql('$1', '$2', '$3'), [CHANGES_CHANNEL, '', row.id]);
     });
   }
 
@@ -1154,6 +1166,8 @@ export class PgRunStore implements RunStore {
         row.name,
         row.dag_run_id,
       ]);
+      // Its slot is free for every server, the one closing it too (no sender).
+      await q.query(notifyRunEndedSql('$1', '$2', '$3'), [CHANGES_CHANNEL, '', row.id]);
       return snapshot;
     });
   }

@@ -19,6 +19,7 @@ import {
   PgStepProcessStore,
 } from './stores.js';
 import { PgWebhookStore } from './webhooks.js';
+import { PgStateChanges } from './notify.js';
 
 export interface OpenPostgresStoreOptions extends StorePathOptions {
   /** postgres://user:password@host:port/database */
@@ -54,6 +55,8 @@ export interface PostgresStore {
   readonly webhooks: PgWebhookStore;
   readonly dags: FileDagRepository;
   readonly logs: LogStore;
+  /** Other servers' enqueues, run ends and stop requests (LISTEN/NOTIFY), on subscription. */
+  readonly changes: PgStateChanges;
   /** Stops the heartbeat, gives the lease up and ends the pool. */
   close(): Promise<void>;
 }
@@ -115,6 +118,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
     options.heartbeatMs ?? Math.max(100, Math.floor(leaseMs / 3)),
   );
   timer.unref();
+  const changes = new PgStateChanges(options.url, ownerId);
   let closing: Promise<void> | undefined;
   return {
     paths,
@@ -122,17 +126,19 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
     runs,
     queue: new PgQueueStore(db, ownerId, clock),
     flags: new PgFlagStore(db, clock),
-    cancels: new PgCancelStore(db, clock),
+    cancels: new PgCancelStore(db, { ...clock, ownerId }),
     ticks: new PgSchedulerTickStore(db, ownerId, clock),
     processes: new PgStepProcessStore(db),
     webhooks: new PgWebhookStore(db),
     dags: new FileDagRepository(paths.dagsDir),
     logs,
+    changes,
     close() {
       closing ??= (async () => {
         clearInterval(timer);
         // The last bytes of every log reach the database before the pool ends.
         await shipped?.close().catch(() => undefined);
+        await changes.close();
         await db
           .query('DELETE FROM store_owners WHERE owner_id = $1', [ownerId])
           .catch(() => undefined);

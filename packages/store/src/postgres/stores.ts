@@ -15,6 +15,7 @@ import {
 import { hostName, isOwnerAlive, ownIdentity, processStartIdentity } from '../process-identity.js';
 import { endGroups, type GroupRow } from '../step-processes.js';
 import type { PgConnection } from './connection.js';
+import { CHANGES_CHANNEL, notifyChange } from './notify.js';
 
 interface ItemRow {
   id: number;
@@ -79,6 +80,8 @@ export class PgQueueStore implements QueueStore {
           'already_exists',
           `dag-run ID ${item.dagRunId} of DAG ${item.name} is already queued`,
         );
+      // Every other server may start it now.
+      await notifyChange(q, this.ownerId, { kind: 'queue', queue: item.queue });
     });
   }
 
@@ -197,23 +200,32 @@ export class PgFlagStore implements FlagStore {
   }
 }
 
-/** Stop requests as rows: whichever server executes the run polls for them. */
+/**
+ * Stop requests as rows: whichever server executes the run polls for them, and is told at once
+ * by a notification sent with the row (one statement, so one transaction).
+ */
 export class PgCancelStore implements CancelStore {
   private readonly now: () => Date;
 
   constructor(
     private readonly db: PgConnection,
-    options: Clocked = {},
+    options: Clocked & { ownerId?: string } = {},
   ) {
     this.now = options.now ?? (() => new Date());
+    this.ownerId = options.ownerId ?? '';
   }
+
+  private readonly ownerId: string;
 
   async requestCancel(name: string, dagRunId: string): Promise<void> {
     const inserted = await this.db.query(
-      `INSERT INTO cancel_requests (name, dag_run_id, requested_at)
-       SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM dag_runs WHERE dag_run_id = $2 AND name = $1)
-       ON CONFLICT DO NOTHING RETURNING 1`,
-      [name, dagRunId, this.now().toISOString()],
+      `WITH inserted AS (
+         INSERT INTO cancel_requests (name, dag_run_id, requested_at)
+         SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM dag_runs WHERE dag_run_id = $2 AND name = $1)
+         ON CONFLICT DO NOTHING RETURNING 1)
+       SELECT pg_notify($4, json_build_object('o', $5::text, 'kind', 'cancel', 'name', $1::text,
+         'dagRunId', $2::text)::text) FROM inserted`,
+      [name, dagRunId, this.now().toISOString(), CHANGES_CHANNEL, this.ownerId],
     );
     if (inserted.rowCount === 0 && !(await this.isCancelRequested(name, dagRunId)))
       throw new DaguError('not_found', `dag-run ID ${dagRunId} not found for DAG ${name}`);
