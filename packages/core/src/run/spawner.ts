@@ -46,6 +46,10 @@ const signalAll = (signal) => {
     try { process.kill(-pid, signal); } catch {}
   }
 };
+// The helper's life is the IPC channel's: a Ctrl-C in the terminal (SIGINT to the foreground
+// group) or a SIGTERM to the group is the engine's to pass on to the steps, not to end them here.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
 process.on('disconnect', () => {
   if (live.size === 0) process.exit(0);
   signalAll('SIGTERM');
