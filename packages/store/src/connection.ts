@@ -19,6 +19,8 @@ export class Connection {
   readonly file: string;
   readonly db: Database.Database;
   private readonly statements = new Map<string, Statement>();
+  /** Writes that may wait for the next transaction (see `defer`). */
+  private deferred: Array<() => void> = [];
 
   constructor(file: string, db: Database.Database) {
     this.file = file;
@@ -41,9 +43,18 @@ export class Connection {
    */
   write<T>(fn: () => T): T {
     if (this.db.inTransaction) return fn();
+    const deferred = this.deferred;
+    this.deferred = [];
     try {
-      return this.db.transaction(fn).immediate();
+      return this.db
+        .transaction(() => {
+          for (const task of deferred) task();
+          return fn();
+        })
+        .immediate();
     } catch (error) {
+      // Rolled back with the rest: the deferred writes wait for the next transaction again.
+      this.deferred = [...deferred, ...this.deferred];
       // A failed ROLLBACK would leave the transaction open, and every later write() would then
       // run outside one: end it here whatever it costs.
       if (this.db.inTransaction) {
@@ -55,6 +66,20 @@ export class Connection {
       }
       throw toStoreError(error);
     }
+  }
+
+  /**
+   * A write that may wait and ride along with the next transaction (one commit instead of two;
+   * a commit costs more than the statement). Only for writes whose loss in a crash is harmless,
+   * such as forgetting a step process group that ended. `flush` writes what is waiting.
+   */
+  defer(task: () => void): void {
+    this.deferred.push(task);
+  }
+
+  /** Writes the deferred writes now, if there are any. */
+  flush(): void {
+    if (this.deferred.length > 0) this.write(() => undefined);
   }
 }
 
@@ -97,6 +122,11 @@ export function acquireConnection(file: string): { connection: Connection; relea
       entry.users--;
       if (entry.users > 0) return;
       open.delete(path);
+      try {
+        entry.connection.flush();
+      } catch {
+        // Deferred writes are the kind whose loss is harmless (see `defer`).
+      }
       try {
         entry.connection.db.pragma('optimize');
       } catch {

@@ -104,6 +104,31 @@ describe.each(storeAdapters.filter((adapter) => adapter.available))('$name store
       ]);
     });
 
+    sqliteOnly(
+      'writes a step start with the next write, or alone after a short delay',
+      async () => {
+        const dag = dagOf('deferred', ['a', 'b']);
+        const run = snapshotOf(dag, { status: DagRunStatus.Running });
+        await store.runs.record({ type: 'run-started', run, dag });
+        const statuses = async () =>
+          (await store.runs.getRun('deferred', run.dagRunId))!.snapshot.nodes.map((n) => n.status);
+        run.nodes[0]!.status = NodeStatus.Running;
+        await store.runs.record({ type: 'step-started', run, node: run.nodes[0]! });
+        // Not written yet: no timer can have run between these two awaits.
+        expect(await statuses()).toEqual([NodeStatus.NotStarted, NodeStatus.NotStarted]);
+        // The next write carries it (here another step's start would not: it waits too).
+        await store.flags.setSuspended('unrelated', true);
+        expect(await statuses()).toEqual([NodeStatus.Running, NodeStatus.NotStarted]);
+        run.nodes[1]!.status = NodeStatus.Running;
+        await store.runs.record({ type: 'step-started', run, node: run.nodes[1]! });
+        // Nothing else is written: the timer writes it (well under the 250 ms readers are promised).
+        const deadline = Date.now() + 5_000;
+        while ((await statuses())[1] !== NodeStatus.Running && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(await statuses()).toEqual([NodeStatus.Running, NodeStatus.Running]);
+      },
+    );
+
     it('stores child runs under their root, found by getChildRun and not by getRun', async () => {
       const yaml = `name: parent
 steps:

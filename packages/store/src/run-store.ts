@@ -32,6 +32,9 @@ import { endOrphanedStepGroups } from './step-processes.js';
 /** The error of a run whose owning process died (dag-yaml.md Part A #12). */
 export const ABANDONED_RUN_ERROR = 'process exited unexpectedly';
 
+/** The longest a step's start waits for another write to ride along with (deferStepStart). */
+const STEP_START_DELAY_MS = 50;
+
 /** A run brought in from elsewhere (e.g. Dagu's JSON history) by `importRuns`. */
 export interface ImportedRun {
   dag: Dag;
@@ -151,6 +154,8 @@ export class SqliteRunStore implements RunStore {
   private readonly logs: LogStore;
   /** Attempts being recorded through this store, by runKey; dropped when their run finishes. */
   private readonly live = new Map<string, LiveAttempt>();
+  /** Writes deferred step starts that no other write has carried (deferStepStart). */
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(connection: Connection, options: SqliteRunStoreOptions = {}) {
     this.connection = connection;
@@ -186,6 +191,10 @@ export class SqliteRunStore implements RunStore {
       return;
     }
     let live = this.live.get(key);
+    if (event.type === 'step-started' && live) {
+      this.deferStepStart(live, run, event.node);
+      return;
+    }
     const runLevel = runLevelJson(run);
     // The node rows this event changes, with their JSON; the whole run when it ends (a node
     // changed without its own event is never lost).
@@ -235,6 +244,33 @@ export class SqliteRunStore implements RunStore {
     live!.runLevel = runLevel;
     for (const { slot, json } of changed) live!.written.set(slot, json);
     this.live.set(key, live!);
+  }
+
+  /**
+   * A step's start rides along with the next write: its log paths follow at once (one commit
+   * for both), a process group's record when the step forks. Should nothing follow, a timer
+   * writes it within STEP_START_DELAY_MS, so readers in other processes see a running step in
+   * well under 250 ms. A start lost in a crash costs nothing: recovery closes the run anyway.
+   * Only the node row is written, without touching what the recorder believes written (the
+   * state it holds then is written again by the node's next event).
+   */
+  private deferStepStart(live: LiveAttempt, run: DagRunSnapshot, node: NodeState): void {
+    const slot = slotOf(live, run, node);
+    const attemptRow = live.attemptRow;
+    this.connection.defer(() => {
+      this.prepare(
+        'UPDATE attempt_nodes SET status = ?, state = ? WHERE attempt = ? AND slot = ?',
+      ).run(node.status, nodeStateJson(node), attemptRow, slot);
+    });
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      try {
+        this.connection.flush();
+      } catch {
+        // The start stays deferred: the step's next event writes it.
+      }
+    }, STEP_START_DELAY_MS);
+    this.flushTimer.unref();
   }
 
   /** The recording state of an attempt this store did not start (or forgot after a failure). */

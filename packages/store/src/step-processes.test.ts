@@ -73,13 +73,24 @@ const rows = () =>
 const ownerDies = () => connection.db.exec("UPDATE step_processes SET owner_start = 'gone'");
 
 describe('step process groups', () => {
-  it('records a group with its start identity and forgets it when removed', async () => {
+  it('records a group with its start identity and forgets it with the next write', async () => {
     const step = await startGroup('echo ready; sleep 300');
     await store.processes.add(step.pid!);
     expect(rows()).toEqual([
       { pgid: step.pid, pgid_start: expect.stringMatching(/:\d+$/), owner_pid: process.pid },
     ]);
     await store.processes.remove(step.pid!);
+    // The removal rides along with the next transaction (a step's finish event follows it).
+    expect(rows()).toHaveLength(1);
+    await store.flags.setSuspended('unrelated', true);
+    expect(rows()).toEqual([]);
+  });
+
+  it('writes a deferred removal on flush (the store flushes when it closes)', async () => {
+    const step = await startGroup('echo ready; sleep 300');
+    await store.processes.add(step.pid!);
+    await store.processes.remove(step.pid!);
+    connection.flush();
     expect(rows()).toEqual([]);
   });
 

@@ -34,12 +34,17 @@ export class SqliteStepProcessStore implements StepProcessStore {
     );
   }
 
+  /**
+   * Rides along with the next write (the step's finish event follows at once): a row left by a
+   * crash before then names a group that is gone, which recovery skips (its leader is gone, or
+   * the pid now belongs to a process with another start identity).
+   */
   async remove(pgid: number): Promise<void> {
-    this.connection.write(() =>
+    this.connection.defer(() => {
       this.connection
         .prepare('DELETE FROM step_processes WHERE owner_host = ? AND pgid = ? AND owner_pid = ?')
-        .run(hostName(), pgid, process.pid),
-    );
+        .run(hostName(), pgid, process.pid);
+    });
   }
 }
 

@@ -12,11 +12,26 @@ import { resolveDagPath } from './resolve-dag.js';
 export type { Dagu, Store };
 
 /**
+ * From how many steps a run forks its steps through the spawn helper rather than from this
+ * process. A fork copies the page tables of the forking process: from the CLI (~90 MB) a fork
+ * costs a few milliseconds more than from the helper (a bare Node), while starting the helper
+ * costs one Node start-up, which a DAG of this many steps pays back.
+ */
+export const SPAWN_HELPER_MIN_STEPS = 16;
+
+/**
  * Runs `action` on the composition, then waits for every run it started in this process. The
  * launcher starts only the runs a command asks for: the queues are a server's or scheduler's.
+ * `spawnHelper`: fork steps through the helper (see SPAWN_HELPER_MIN_STEPS).
  */
-export async function withDagu<T>(action: (dagu: Dagu) => Promise<T>): Promise<T> {
-  const dagu = await composeDagu(cliConfig(), { dispatchQueues: false, spawnHelper: false });
+export async function withDagu<T>(
+  action: (dagu: Dagu) => Promise<T>,
+  options: { spawnHelper?: boolean } = {},
+): Promise<T> {
+  const dagu = await composeDagu(cliConfig(), {
+    dispatchQueues: false,
+    spawnHelper: options.spawnHelper ?? false,
+  });
   try {
     return await action(dagu);
   } finally {

@@ -4,7 +4,7 @@
 // queued instead, and a server or `dagu-ts scheduler` starts it when a slot frees.
 import { newDagRunId, type Dag, type ParamsOverride } from '@dagu-ts/core';
 import { cliConfig } from '../settings.js';
-import { fail, newRunIdProblem, withDagu, type Dagu } from './context.js';
+import { fail, newRunIdProblem, SPAWN_HELPER_MIN_STEPS, withDagu, type Dagu } from './context.js';
 import { runHere } from './execute.js';
 import { loadDagForCommand } from './load.js';
 
@@ -19,22 +19,25 @@ export async function startCommand(dagArg: string, options: StartOptions): Promi
   const loaded = await loadDagForCommand(dagArg);
   if (!loaded) return 1;
   const { dag } = loaded;
-  return withDagu(async (dagu) => {
-    const problem = await newRunIdProblem(dagu.store, dag.name, options.runId);
-    if (problem) return fail(problem);
-    const dagRunId = options.runId ?? newDagRunId();
-    const outcome = await runHere(dagu, dag.name, dagRunId, () =>
-      dagu.launcher.start(dag, {
-        dagRunId,
-        params: options.params,
-        trigger: 'cli',
-        noQueue: !options.queue || Boolean(process.env.DISABLE_DAG_RUN_QUEUE),
-      }),
-    );
-    if (!outcome.queued) return outcome.exitCode;
-    process.stdout.write(`queued ${dag.name} ${dagRunId} (${await queueReason(dagu, dag)})\n`);
-    return 0;
-  });
+  return withDagu(
+    async (dagu) => {
+      const problem = await newRunIdProblem(dagu.store, dag.name, options.runId);
+      if (problem) return fail(problem);
+      const dagRunId = options.runId ?? newDagRunId();
+      const outcome = await runHere(dagu, dag.name, dagRunId, () =>
+        dagu.launcher.start(dag, {
+          dagRunId,
+          params: options.params,
+          trigger: 'cli',
+          noQueue: !options.queue || Boolean(process.env.DISABLE_DAG_RUN_QUEUE),
+        }),
+      );
+      if (!outcome.queued) return outcome.exitCode;
+      process.stdout.write(`queued ${dag.name} ${dagRunId} (${await queueReason(dagu, dag)})\n`);
+      return 0;
+    },
+    { spawnHelper: dag.steps.length >= SPAWN_HELPER_MIN_STEPS },
+  );
 }
 
 /** Why the run waits: its queue, the queue's limit and what is ahead of it. */

@@ -268,4 +268,28 @@ steps:
       spawner.close();
     }
   });
+  it('gives each step its own environment (the helper gets what changed since the last step)', async () => {
+    const { ProcessSpawner } = await import('./spawner.js');
+    const spawner = new ProcessSpawner();
+    try {
+      const dir = mkdtempSync(join(work, 'spawner-env-'));
+      const yaml = `type: chain
+env:
+  - SHARED: all
+steps:
+  - {name: a, command: 'echo "$SHARED-\${ONLY_A:-none}"', env: [ONLY_A: yes], output: A}
+  - {name: b, command: 'echo "$SHARED-\${ONLY_A:-none}"', output: B}
+  - {name: c, command: 'echo "$SHARED-\${ONLY_A:-none}"', env: [SHARED: changed], output: C}
+`;
+      const dag = parseDag(yaml, { location: join(dir, 'env.yaml') });
+      const result = await new DagRunner({ dag, logDir: join(dir, 'logs'), spawner }).run();
+      expect(result.snapshot.nodes.map((node) => Object.values(node.outputs)[0])).toEqual([
+        'A=all-yes',
+        'B=all-none',
+        'C=changed-none',
+      ]);
+    } finally {
+      spawner.close();
+    }
+  });
 });

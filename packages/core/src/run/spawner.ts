@@ -46,12 +46,22 @@ const signalAll = (signal) => {
     try { process.kill(-pid, signal); } catch {}
   }
 };
+// The helper's life is the IPC channel's: a Ctrl-C in the terminal (SIGINT to the foreground
+// group) or a SIGTERM to the group is the engine's to pass on to the steps, not to end them here.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
 process.on('disconnect', () => {
   if (live.size === 0) process.exit(0);
   signalAll('SIGTERM');
   setTimeout(() => { signalAll('SIGKILL'); process.exit(0); }, ${ORPHAN_GRACE_MS});
 });
+// Each request carries only what changed in the environment since the previous one (steps of
+// a run share almost all of it): far fewer bytes to write, send and parse per step.
+let env = {};
 process.on('message', (m) => {
+  if (m.env) env = m.env;
+  for (const name of m.envUnset || []) delete env[name];
+  if (m.envSet) Object.assign(env, m.envSet);
   let done = false;
   const finish = (exitCode, signal, spawnError) => {
     if (done) return;
@@ -67,7 +77,7 @@ process.on('message', (m) => {
   }
   let child;
   try {
-    child = spawn(m.argv[0], m.argv.slice(1), { cwd: m.cwd, env: m.env, stdio: ['ignore', out, err], detached: true });
+    child = spawn(m.argv[0], m.argv.slice(1), { cwd: m.cwd, env, stdio: ['ignore', out, err], detached: true });
   } catch (e) {
     closeSync(out); closeSync(err);
     return finish(1, null, String(e && e.message || e));
@@ -95,6 +105,8 @@ export class ProcessSpawner {
   private helper: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** The environment of the last request sent to the current helper. */
+  private lastEnv: Record<string, string> | undefined;
 
   constructor(private readonly hooks: SpawnHooks = {}) {}
 
@@ -106,7 +118,8 @@ export class ProcessSpawner {
       this.pending.set(id, { resolve, process: state }),
     );
     if (this.pending.size === 1) this.ref(true);
-    helper.send({ id, ...request });
+    const { env, ...rest } = request;
+    helper.send({ id, ...rest, ...this.envChange(env) });
     const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
       if (state.pid === undefined) return false;
       try {
@@ -135,8 +148,23 @@ export class ProcessSpawner {
     this.helper = undefined;
   }
 
+  /** The request's environment as the helper applies it: whole, or what changed since the last. */
+  private envChange(
+    env: Record<string, string>,
+  ): { env: Record<string, string> } | { envSet: Record<string, string>; envUnset: string[] } {
+    const last = this.lastEnv;
+    this.lastEnv = env;
+    if (!last) return { env };
+    const envSet: Record<string, string> = {};
+    for (const name in env) if (last[name] !== env[name]) envSet[name] = env[name]!;
+    const envUnset: string[] = [];
+    for (const name in last) if (!(name in env)) envUnset.push(name);
+    return { envSet, envUnset };
+  }
+
   private ensureHelper(): ChildProcess {
     if (this.helper && this.helper.connected) return this.helper;
+    this.lastEnv = undefined;
     const helper = spawn(process.execPath, ['-e', HELPER_SOURCE], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { PATH: process.env.PATH ?? '' },
