@@ -79,7 +79,7 @@ export interface DaguStore {
   readonly ticks: SchedulerTickStore;
   readonly processes: StepProcessStore;
   readonly webhooks: WebhookStore;
-  /** Remote workers' registry and run leases; SQLite only in this version. */
+  /** Remote workers' registry and run leases (both stores have them). */
   readonly workers?: WorkerStore;
   readonly dags: FileDagRepository;
   readonly logs: LogStore;

@@ -11,4 +11,5 @@ export {
   PgStepProcessStore,
 } from './stores.js';
 export { PgWebhookStore } from './webhooks.js';
+export { PgWorkerStore } from './workers.js';
 export { PG_LATEST_SCHEMA_VERSION } from './migrations.js';

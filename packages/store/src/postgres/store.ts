@@ -17,6 +17,7 @@ import {
   PgStepProcessStore,
 } from './stores.js';
 import { PgWebhookStore } from './webhooks.js';
+import { PgWorkerStore } from './workers.js';
 
 export interface OpenPostgresStoreOptions extends StorePathOptions {
   /** postgres://user:password@host:port/database */
@@ -47,6 +48,8 @@ export interface PostgresStore {
   readonly ticks: PgSchedulerTickStore;
   readonly processes: PgStepProcessStore;
   readonly webhooks: PgWebhookStore;
+  /** Workers and the runs they hold (distributed execution), shared by every server. */
+  readonly workers: PgWorkerStore;
   readonly dags: FileDagRepository;
   readonly logs: LogStore;
   /** Stops the heartbeat, gives the lease up and ends the pool. */
@@ -118,6 +121,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
     ticks: new PgSchedulerTickStore(db, ownerId, clock),
     processes: new PgStepProcessStore(db),
     webhooks: new PgWebhookStore(db),
+    workers: new PgWorkerStore(db, runs, clock),
     dags: new FileDagRepository(paths.dagsDir),
     logs,
     close() {
