@@ -6,6 +6,7 @@
 // API is composed: a CLI command does not pay for it.
 import type { ApiDeps, createApiApp } from '@dagu-ts/api';
 import {
+  collectChildDags,
   expireWorkerLeases,
   RunLauncher,
   Scheduler,
@@ -235,6 +236,13 @@ async function composeApi(
             store: store.workers,
             limitOf: (dag: Dag) => launcher.limitOf(dag),
             leaseMs: config.workers.leaseSec * 1000,
+            // Found where the server's own runs find them (the launcher's search path).
+            childDagsOf: (dag: Dag) =>
+              collectChildDags(dag, {
+                localDags: dag.localDags,
+                searchPaths: [store.paths.dagsDir],
+                engineCwd: process.cwd(),
+              }),
           },
         }
       : {}),
