@@ -6,7 +6,7 @@
 // nothing, the worker credential opens the worker endpoints only, GET /workers matches the
 // document.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -270,6 +270,31 @@ describe('distributed execution', () => {
     expect(stop.status).toBe(200);
     await statusIs('forever', 'f1', 'canceled', 5_000);
   }, 60_000);
+
+  it('runs the sub-DAG files a remote run calls by name on the same worker', async () => {
+    const marks = join(work, 'sub-dag-marks');
+    mkdirSync(marks, { recursive: true });
+    writeDag(
+      'caller',
+      `workerSelector: {gpu: "true"}\nsteps:\n  - name: call\n    run: callee\n    params: "WHO=caller"\n`,
+    );
+    writeDag(
+      'callee',
+      `params: WHO=nobody\nsteps:\n  - name: mark\n    command: sh -c 'echo $WORKER_NAME > ${marks}/callee'\n  - name: deeper\n    run: sub/leaf\n`,
+    );
+    mkdirSync(join(dags, 'sub'), { recursive: true });
+    writeFileSync(
+      join(dags, 'sub', 'leaf.yaml'),
+      `steps:\n  - name: mark\n    command: sh -c 'echo $WORKER_NAME > ${marks}/leaf'\n`,
+    );
+    await startRun('caller', 'sd1');
+    await statusIs('caller', 'sd1', 'finished');
+    // WORKER_NAME is set for the worker processes only: the server never ran them.
+    expect(readFileSync(join(marks, 'callee'), 'utf8').trim()).toBe('w-a');
+    expect(readFileSync(join(marks, 'leaf'), 'utf8').trim()).toBe('w-a');
+    const subRuns = await call('GET', '/dag-runs/caller/sd1');
+    expect(subRuns.body.dagRunDetails.workerId).toBe('w-a');
+  }, 30_000);
 
   it('a worker credential opens the worker endpoints only; other roles cannot use them', async () => {
     expect((await call('GET', '/dags', { token: workerToken })).status).toBe(403);

@@ -7,6 +7,7 @@
 import type { ApiDeps, createApiApp } from '@dagu-ts/api';
 import {
   DagCatalog,
+  collectChildDags,
   expireWorkerLeases,
   RunLauncher,
   Scheduler,
@@ -81,7 +82,7 @@ export interface DaguStore {
   readonly ticks: SchedulerTickStore;
   readonly processes: StepProcessStore;
   readonly webhooks: WebhookStore;
-  /** Remote workers' registry and run leases; SQLite only in this version. */
+  /** Remote workers' registry and run leases (both stores have them). */
   readonly workers?: WorkerStore;
   readonly dags: FileDagRepository;
   readonly logs: LogStore;
@@ -283,6 +284,13 @@ async function composeApi(
             store: store.workers,
             limitOf: (dag: Dag) => launcher.limitOf(dag),
             leaseMs: config.workers.leaseSec * 1000,
+            // Found where the server's own runs find them (the launcher's search path).
+            childDagsOf: (dag: Dag) =>
+              collectChildDags(dag, {
+                localDags: dag.localDags,
+                searchPaths: [store.paths.dagsDir],
+                engineCwd: process.cwd(),
+              }),
           },
         }
       : {}),

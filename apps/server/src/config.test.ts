@@ -391,13 +391,14 @@ describe('loadConfig database URL', () => {
     expect(message).not.toContain('s3cret');
   });
 
-  it('refuses distributed execution on PostgreSQL, where workers are not supported yet', () => {
-    const message = loadError({
+  it('takes distributed execution on PostgreSQL too (workers are shared by the servers)', () => {
+    const config = load({
       env: {
         DAGU_DATABASE_URL: 'postgres://u@h/db',
         DAGU_DEFAULT_EXECUTION_MODE: 'distributed',
       },
     });
-    expect(message).toContain('workers are not supported on PostgreSQL yet');
+    expect(config.workers.executionMode).toBe('distributed');
+    expect(config.databaseUrl).toBe('postgres://u@h/db');
   });
 });

@@ -250,11 +250,6 @@ export function loadConfig(input: LoadConfigInput = {}): ServerConfig {
   const workerLeaseSec = asSeconds(
     first(fromEnv('DAGU_WORKER_LEASE_SEC'), fromFile('workers.leaseSec')),
   );
-  // Worker leases live in the SQLite store only in this version.
-  if (databaseUrl !== undefined && executionMode === 'distributed')
-    throw new ConfigError(
-      'DAGU_DEFAULT_EXECUTION_MODE=distributed needs the SQLite store: workers are not supported on PostgreSQL yet',
-    );
 
   return {
     host,

@@ -230,14 +230,22 @@ export class Worker {
         return chain;
       },
     };
-    // The DAG file is on the server, not here: nothing is resolved relative to it.
+    // The DAG files are on the server, not here: nothing is resolved relative to them, and the
+    // DAG files the run calls by name came with the claim.
     const dag: Dag = { ...claimed.dag, location: undefined };
+    const childDags = Object.fromEntries(
+      Object.entries(claimed.childDags ?? {}).map(([name, child]) => [
+        name,
+        { ...child, location: undefined },
+      ]),
+    );
     const runner = new DagRunner({
       dag,
       dagRunId: ref.dagRunId,
       params: { recorded: { paramsList: claimed.paramsList, untrusted: claimed.untrustedParams } },
       queuedAt: claimed.queuedAt,
       trigger: 'queue',
+      childDags,
       logs,
       recorder,
       signal: run.controller.signal,
@@ -265,6 +273,7 @@ interface ClaimedRun {
   paramsList: string[];
   untrustedParams?: string[];
   queuedAt: string;
+  childDags?: Record<string, Dag>;
 }
 
 function key(ref: DagRunRef): string {

@@ -86,4 +86,9 @@ export interface WorkerDeps {
   leaseMs: number;
   /** Longest wait of a claim long-poll (default 20 s). */
   maxClaimWaitMs?: number;
+  /**
+   * The DAG files a claimed run calls by name (core's collectChildDags on the server's DAGs
+   * directory): the worker has no DAG files, so they go with the claim.
+   */
+  childDagsOf?: (dag: Dag) => Promise<Record<string, Dag>>;
 }

@@ -32,6 +32,7 @@ export * from './run/types.js';
 export * from './run/status.js';
 export { newDagRunId, childDagRunId, isValidDagRunId } from './run/ids.js';
 export { safeName } from './run/logs.js';
+export { collectChildDags } from './run/dag-lookup.js';
 // Every port (LaunchOptions, SchedulerTickStore, RunRecorder… included) is declared there.
 export type * from './ports.js';
 export { systemClock, type Clock } from './clock.js';

@@ -1552,6 +1552,10 @@ export interface components {
         paramsList: string[];
         untrustedParams?: string[];
         queuedAt: string;
+        /** @description The DAG files the run calls by name (`run: other-dag`), by that name, with their definitions; names decided at run time are not included. */
+        childDags?: {
+          [key: string]: Record<string, never>;
+        };
       };
     };
     WorkerHeartbeatRequest: {

@@ -2018,6 +2018,12 @@ const workerSchemas: Record<string, JsonSchema> = {
           paramsList: list({ type: 'string' }, "The run's params as `NAME=value`."),
           untrustedParams: optList({ type: 'string' }),
           queuedAt: str(),
+          childDags: {
+            type: 'object',
+            additionalProperties: { type: 'object' },
+            description:
+              'The DAG files the run calls by name (`run: other-dag`), by that name, with their definitions; names decided at run time are not included.',
+          },
         },
         ['name', 'dagRunId', 'dag', 'paramsList', 'queuedAt'],
       ),

@@ -4,6 +4,7 @@
 // v1.30's shape.
 import {
   DagRunStatus,
+  type Dag,
   type DagRunRef,
   type LogStream,
   type RunEvent,
@@ -84,6 +85,19 @@ function ensure<V>(map: Map<string, Map<string, V>>, key: string): Map<string, V
     map.set(key, inner);
   }
   return inner;
+}
+
+/**
+ * The DAG files a claimed run calls by name, for the claim's answer; none when there are none
+ * or they cannot be read now (the step then fails with "child DAG not found" on the worker).
+ */
+async function childDagsOf(
+  w: WorkerDeps,
+  dag: Dag,
+): Promise<Record<string, Record<string, never>> | undefined> {
+  const found = await w.childDagsOf?.(dag).catch(() => undefined);
+  if (!found || Object.keys(found).length === 0) return undefined;
+  return found as unknown as Record<string, Record<string, never>>;
 }
 
 const rootKey = (name: string, dagRunId: string) => `${name}\u0000${dagRunId}`;
@@ -183,11 +197,13 @@ export function registerWorkerRoutes(
               await w.store.requeue(stored.snapshot.name, stored.snapshot.dagRunId);
               return;
             }
+            const childDags = await childDagsOf(w, stored.dag);
             res.json({
               run: {
                 name: stored.snapshot.name,
                 dagRunId: stored.snapshot.dagRunId,
                 dag: stored.dag as unknown as Record<string, never>,
+                ...(childDags ? { childDags } : {}),
                 paramsList: stored.snapshot.paramsList,
                 ...(stored.snapshot.untrustedParams?.length
                   ? { untrustedParams: stored.snapshot.untrustedParams }

@@ -40,3 +40,36 @@ export async function findChildDag(name: string, lookup: DagLookup): Promise<Dag
   }
   throw new Error(`child DAG not found: ${JSON.stringify(name)}`);
 }
+
+/**
+ * The DAG files a run may call by name, resolved ahead of time for a process that has no DAG
+ * files (a worker): every static `run:` name of the DAG's steps and handlers, and of the DAGs
+ * found, that `localDags` does not answer; keyed by the name as written. A name with a variable
+ * or a command substitution is decided at run time and is left out, as is a name not found (the
+ * step fails with the lookup's message where it runs).
+ */
+export async function collectChildDags(
+  dag: Dag,
+  lookup: Omit<DagLookup, 'parent'>,
+): Promise<Record<string, Dag>> {
+  const found: Record<string, Dag> = {};
+  const visit = async (owner: Dag): Promise<void> => {
+    const steps = [...owner.steps, ...Object.values(owner.handlerOn)];
+    for (const step of steps) {
+      const name = step?.run;
+      if (!name || /[$`]/.test(name) || Object.hasOwn(found, name)) continue;
+      if (lookup.localDags.some((local) => local.name === name)) continue;
+      let child: Dag;
+      try {
+        child = await findChildDag(name, { ...lookup, parent: owner });
+      } catch {
+        continue;
+      }
+      found[name] = child;
+      await visit(child);
+    }
+  };
+  await visit(dag);
+  for (const local of lookup.localDags) await visit(local);
+  return found;
+}

@@ -44,6 +44,11 @@ export interface DagRunOptions {
   dagSearchPaths?: readonly string[];
   /** DAGs callable by name before any file is searched (default: the DAG file's local DAGs). */
   localDags?: readonly Dag[];
+  /**
+   * DAG files resolved ahead of time, by `run:` name (collectChildDags): a worker has no DAG
+   * files and gets them from the server. Searched after `localDags`, before any directory.
+   */
+  childDags?: Readonly<Record<string, Dag>>;
   queuedAt?: string;
   /**
    * Retry of an earlier run (§4.13): same run id, a new attempt. Without `step`, failed and
@@ -372,13 +377,18 @@ export class DagRunner {
     emit: (type, node) => this.emit({ type, run: this.snapshot, node }),
     log: (line) => this.log(line),
     now: () => this.clock.now(),
-    findDag: (name) =>
-      findChildDag(name, {
-        localDags: this.options.localDags ?? this.dag.localDags,
+    findDag: async (name) => {
+      const localDags = this.options.localDags ?? this.dag.localDags;
+      const known = this.options.childDags;
+      if (known && Object.hasOwn(known, name) && !localDags.some((dag) => dag.name === name))
+        return known[name]!;
+      return findChildDag(name, {
+        localDags,
         searchPaths: this.options.dagSearchPaths ?? [],
         engineCwd: this.engineCwd,
         parent: this.dag,
-      }),
+      });
+    },
     startChildRun: (dag, request, step) => this.startChildRun(dag, request, step),
   };
 
@@ -408,6 +418,7 @@ export class DagRunner {
       cwd: step.cwd,
       localDags: options.localDags ?? this.dag.localDags,
       ...(options.dagSearchPaths ? { dagSearchPaths: options.dagSearchPaths } : {}),
+      ...(options.childDags ? { childDags: options.childDags } : {}),
       ...(options.spawner ? { spawner: options.spawner } : {}),
       ...(options.processes ? { processes: options.processes } : {}),
       ...(options.clock ? { clock: options.clock } : {}),

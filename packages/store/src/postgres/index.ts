@@ -18,4 +18,5 @@ export {
   DEFAULT_MAX_LOG_BYTES,
 } from './log-store.js';
 export type { PgLogStoreOptions, LogFileRow, RegisteredLog } from './log-store.js';
+export { PgWorkerStore } from './workers.js';
 export { PG_LATEST_SCHEMA_VERSION } from './migrations.js';

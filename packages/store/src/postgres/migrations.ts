@@ -178,6 +178,39 @@ CREATE TABLE log_chunks (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'workers and run leases',
+    sql: `
+-- Runs for workers wait in queue_items with the labels a worker needs (JSON object; NULL = a
+-- server runs it). The servers' own claim skips them; a worker's claim takes them.
+ALTER TABLE queue_items ADD COLUMN worker_selector TEXT;
+CREATE INDEX queue_items_remote ON queue_items (priority DESC, enqueued_ms, id)
+  WHERE worker_selector IS NOT NULL;
+
+-- Workers seen by any server: what they said on their last heartbeat.
+CREATE TABLE workers (
+  id                TEXT PRIMARY KEY,
+  labels            TEXT NOT NULL,    -- JSON object
+  max_active_runs   INTEGER NOT NULL,
+  busy              INTEGER NOT NULL,
+  last_heartbeat_ms BIGINT NOT NULL
+);
+
+-- A worker's hold on a root run, from its claim on. The row stays after the run ends (active
+-- false) so that the run keeps its workerId.
+CREATE TABLE run_leases (
+  run        BIGINT PRIMARY KEY REFERENCES dag_runs (id) ON DELETE CASCADE,
+  worker_id  TEXT NOT NULL,
+  selector   TEXT NOT NULL,           -- the queue item's worker_selector, to queue it again
+  priority   INTEGER NOT NULL,
+  claimed_ms BIGINT NOT NULL,
+  last_seq   INTEGER NOT NULL DEFAULT 0,
+  active     BOOLEAN NOT NULL DEFAULT TRUE
+);
+CREATE INDEX run_leases_active ON run_leases (worker_id) WHERE active;
+`,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -20,6 +20,7 @@ import {
 } from './stores.js';
 import { PgWebhookStore } from './webhooks.js';
 import { PgStateChanges } from './notify.js';
+import { PgWorkerStore } from './workers.js';
 
 export interface OpenPostgresStoreOptions extends StorePathOptions {
   /** postgres://user:password@host:port/database */
@@ -53,6 +54,8 @@ export interface PostgresStore {
   readonly ticks: PgSchedulerTickStore;
   readonly processes: PgStepProcessStore;
   readonly webhooks: PgWebhookStore;
+  /** Workers and the runs they hold (distributed execution), shared by every server. */
+  readonly workers: PgWorkerStore;
   readonly dags: FileDagRepository;
   readonly logs: LogStore;
   /** Other servers' enqueues, run ends and stop requests (LISTEN/NOTIFY), on subscription. */
@@ -130,6 +133,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
     ticks: new PgSchedulerTickStore(db, ownerId, clock),
     processes: new PgStepProcessStore(db),
     webhooks: new PgWebhookStore(db),
+    workers: new PgWorkerStore(db, runs, clock),
     dags: new FileDagRepository(paths.dagsDir),
     logs,
     changes,

@@ -30,6 +30,11 @@ interface ItemRow {
 const ITEM_COLUMNS = 'id, run, queue, name, dag_run_id, priority, enqueued_at';
 const ITEM_ORDER = 'ORDER BY priority DESC, enqueued_ms, id';
 
+/** The advisory lock a claim from `queue` holds (servers' and workers' claims alike). */
+export function queueLockKey(queue: string): string {
+  return `dagu-ts queue ${queue}`;
+}
+
 interface Clocked {
   now?: () => Date;
 }
@@ -63,8 +68,9 @@ export class PgQueueStore implements QueueStore {
           `dag-run ID ${item.dagRunId} not found for DAG ${item.name}`,
         );
       const inserted = await q.query(
-        `INSERT INTO queue_items (run, queue, name, dag_run_id, priority, enqueued_at, enqueued_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run) DO NOTHING`,
+        `INSERT INTO queue_items (run, queue, name, dag_run_id, priority, enqueued_at, enqueued_ms,
+           worker_selector)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run) DO NOTHING`,
         [
           rows[0].id,
           item.queue,
@@ -73,6 +79,7 @@ export class PgQueueStore implements QueueStore {
           item.priority,
           item.enqueuedAt,
           enqueuedMs,
+          item.workerSelector ? JSON.stringify(item.workerSelector) : null,
         ],
       );
       if (inserted.rowCount === 0)
@@ -87,13 +94,14 @@ export class PgQueueStore implements QueueStore {
 
   /**
    * Takes the first item of `queue` when fewer than `maxActive` of its runs are running or
-   * starting. Servers claiming from the same queue take turns on the queue's advisory lock, so
-   * the count and the claim are one step for all of them.
+   * starting; items for workers are theirs to claim (workers.ts). Servers (and workers' claims)
+   * taking from the same queue take turns on the queue's advisory lock, so the count and the
+   * claim are one step for all of them.
    */
   async claimNext(queue: string, maxActive: number): Promise<QueueItem | undefined> {
     const now = this.now().getTime();
     return this.db.tx(async (q) => {
-      await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`dagu-ts queue ${queue}`]);
+      await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [queueLockKey(queue)]);
       const active = await q.query<{ n: number }>(
         `SELECT COUNT(*) AS n FROM dag_runs
          WHERE queue = $1 AND status IN (1, 5) AND (status = 1 OR claimed_at IS NOT NULL)`,
@@ -103,8 +111,8 @@ export class PgQueueStore implements QueueStore {
       for (;;) {
         const { rows } = await q.query<ItemRow>(
           `DELETE FROM queue_items WHERE id = (
-             SELECT id FROM queue_items WHERE queue = $1 ${ITEM_ORDER} LIMIT 1
-             FOR UPDATE SKIP LOCKED)
+             SELECT id FROM queue_items WHERE queue = $1 AND worker_selector IS NULL
+             ${ITEM_ORDER} LIMIT 1 FOR UPDATE SKIP LOCKED)
            RETURNING ${ITEM_COLUMNS}`,
           [queue],
         );

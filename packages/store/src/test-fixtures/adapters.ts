@@ -17,6 +17,7 @@ import type {
   RunTrigger,
   SchedulerTickStore,
   WebhookStore,
+  WorkerStore,
 } from '@dagu-ts/core';
 import { openPostgresStore } from '../postgres/index.js';
 import type { ImportedRun } from '../run-store.js';
@@ -37,6 +38,7 @@ export interface ContractStore {
   readonly cancels: CancelStore;
   readonly ticks: SchedulerTickStore;
   readonly webhooks: WebhookStore;
+  readonly workers: WorkerStore;
   close(): void | Promise<void>;
 }
 
