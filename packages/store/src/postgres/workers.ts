@@ -80,34 +80,52 @@ export class PgWorkerStore implements WorkerStore {
        ORDER BY f.priority DESC, f.enqueued_ms, f.id`,
       [JSON.stringify(worker.labels)],
     );
-    for (const item of candidates) {
-      const limit = limitOf(item.queue, JSON.parse(item.definition) as Dag);
-      const taken = await this.take(worker.id, item, limit);
-      if (taken) return this.runs.getRun(item.name, item.dag_run_id);
+    for (const candidate of candidates) {
+      const limit = limitOf(candidate.queue, JSON.parse(candidate.definition) as Dag);
+      const taken = await this.take(worker, candidate.queue, limit);
+      if (taken) return this.runs.getRun(taken.name, taken.dag_run_id);
     }
     return undefined;
   }
 
-  /** One candidate under its queue's lock: false when the queue is full or the item is gone. */
-  private take(workerId: string, item: CandidateRow, limit: number): Promise<boolean> {
+  /**
+   * The first item of `queue` the worker may run, taken under the queue's lock; undefined when
+   * the queue is full or holds nothing for this worker any more. The item is chosen again under
+   * the lock: a claim that lost the race for the candidate it saw takes the next one.
+   */
+  private take(
+    worker: WorkerRegistration,
+    queue: string,
+    limit: number,
+  ): Promise<Omit<CandidateRow, 'definition'> | undefined> {
     const now = this.now().getTime();
+    const workerId = worker.id;
     return this.db.tx(async (q) => {
-      await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [queueLockKey(item.queue)]);
+      await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [queueLockKey(queue)]);
       const active = await q.query<{ n: number }>(
         `SELECT COUNT(*) AS n FROM dag_runs
          WHERE queue = $1 AND status IN (1, 5) AND (status = 1 OR claimed_at IS NOT NULL)`,
-        [item.queue],
+        [queue],
       );
-      if (active.rows[0]!.n >= limit) return false;
-      const deleted = await q.query('DELETE FROM queue_items WHERE id = $1', [item.id]);
-      if (deleted.rowCount !== 1) return false; // another claim took it meanwhile
+      if (active.rows[0]!.n >= limit) return undefined;
+      const { rows } = await q.query<Omit<CandidateRow, 'definition'>>(
+        `DELETE FROM queue_items WHERE id = (
+           SELECT id FROM queue_items
+           WHERE queue = $1 AND worker_selector IS NOT NULL
+             AND $2::jsonb @> worker_selector::jsonb
+           ORDER BY priority DESC, enqueued_ms, id LIMIT 1)
+         RETURNING id, run, queue, name, dag_run_id, priority, worker_selector`,
+        [queue, JSON.stringify(worker.labels)],
+      );
+      const item = rows[0];
+      if (!item) return undefined;
       const claimed = await q.query(
         `UPDATE dag_runs SET claimed_at = $1, owner_id = NULL, owner_pid = NULL,
            owner_start = NULL, owner_host = $2, updated_at = $1
          WHERE id = $3 AND status = $4 AND claimed_at IS NULL`,
         [now, workerOwnerHost(workerId), item.run, DagRunStatus.Queued],
       );
-      if (claimed.rowCount !== 1) return false; // dequeued meanwhile: the item was stale
+      if (claimed.rowCount !== 1) return undefined; // dequeued meanwhile: the item was stale
       await q.query(
         `INSERT INTO run_leases (run, worker_id, selector, priority, claimed_ms)
          VALUES ($1, $2, $3, $4, $5)
@@ -116,7 +134,7 @@ export class PgWorkerStore implements WorkerStore {
            claimed_ms = EXCLUDED.claimed_ms, last_seq = 0, active = TRUE`,
         [item.run, workerId, item.worker_selector, item.priority, now],
       );
-      return true;
+      return item;
     });
   }
 
