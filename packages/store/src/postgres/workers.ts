@@ -288,14 +288,19 @@ export class PgWorkerStore implements WorkerStore {
   async workerIdsOf(refs: readonly DagRunRef[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
     if (refs.length === 0) return found;
+    // By run id alone (its own index; a join on unnest made the planner scan every run), then
+    // the names here: a run id repeated under another DAG name is rare and filtered out.
+    const wanted = new Set(refs.map((ref) => rootKey(ref.name, ref.dagRunId)));
     const { rows } = await this.db.query<{ name: string; dag_run_id: string; worker_id: string }>(
       `SELECT r.name, r.dag_run_id, l.worker_id
-       FROM unnest($1::text[], $2::text[]) AS ref (name, dag_run_id)
-       JOIN dag_runs r ON r.name = ref.name AND r.dag_run_id = ref.dag_run_id AND r.is_root = 1
-       JOIN run_leases l ON l.run = r.id`,
-      [refs.map((ref) => ref.name), refs.map((ref) => ref.dagRunId)],
+       FROM dag_runs r JOIN run_leases l ON l.run = r.id
+       WHERE r.dag_run_id = ANY($1::text[]) AND r.is_root = 1`,
+      [[...new Set(refs.map((ref) => ref.dagRunId))]],
     );
-    for (const row of rows) found.set(rootKey(row.name, row.dag_run_id), row.worker_id);
+    for (const row of rows) {
+      const key = rootKey(row.name, row.dag_run_id);
+      if (wanted.has(key)) found.set(key, row.worker_id);
+    }
     return found;
   }
 }
