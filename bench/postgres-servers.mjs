@@ -5,11 +5,15 @@
 //      clients (each polls its run every 10 ms until it is finished), with one server, then with
 //      two servers on the same database (the clients spread over both);
 //   2. enqueue → first step running: sequential POST …/enqueue alternately through both servers,
-//      from the moment the request is sent to the wall-clock time the step printed;
+//      from the moment the request is sent to the step's recorded start (its startedAt in the
+//      store, in ms: the moment the engine runs it, as bench/queue measures on SQLite), and to
+//      the wall-clock time the step (`date +%s%N`) printed, which adds this machine's cost of
+//      forking a shell and `date` (measured alone, as "spawn floor"); the same on one SQLite
+//      server, side by side;
 //   3. slot freed by another process → next queued run's first step running: a process that does
 //      not dispatch queues (as `dagu-ts start`) runs a maxActiveRuns 1 DAG while a run of it
-//      waits, enqueued through a server; from the recorded end of the first run to the time the
-//      waiting run's step printed (it starts on whichever server the notification wakes first);
+//      waits, enqueued through a server; from the recorded end of the first run to the waiting
+//      run's step start (it starts on whichever server the notification wakes first);
 //   4. p50/p95 of GET /dag-runs (today's runs, its default page of 100) and GET /dags/{f}/dag-runs (a DAG's last
 //      30 runs) with N runs of 500 DAGs in the database (filled with importRuns, 1 % of them today).
 // Run after a build: `node bench/postgres-servers.mjs [runs] [historyRuns]` (defaults 400 and
@@ -24,6 +28,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DagRunStatus, NodeStatus, loadDag, parseDag } from '../packages/core/dist/index.js';
+import { openStore } from '../packages/store/dist/index.js';
+import { openPostgresStore } from '../packages/store/dist/postgres/index.js';
 
 const MAIN = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.url));
 const throughputRuns = Number(process.argv[2] ?? 400);
@@ -71,6 +77,7 @@ async function openDatabase() {
 
 // ---- the servers -----------------------------------------------------------------------------
 
+/** A built server; on SQLite under its own home when `databaseUrl` is undefined. */
 function startServer(databaseUrl) {
   const home = join(work, `home-${servers.length + 1}`);
   const env = Object.fromEntries(
@@ -81,7 +88,7 @@ function startServer(databaseUrl) {
       ...env,
       DAGU_HOME: home,
       DAGU_DAGS_DIR: dagsDir,
-      DAGU_DATABASE_URL: databaseUrl,
+      ...(databaseUrl ? { DAGU_DATABASE_URL: databaseUrl } : {}),
       DAGU_SKIP_EXAMPLES: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -106,7 +113,7 @@ function startServer(databaseUrl) {
         }
         if (entry.msg === 'listening') {
           clearTimeout(timer);
-          const server = { child, api: new URL(entry.api), exited };
+          const server = { child, api: new URL(entry.api), exited, home };
           servers.push(server);
           resolve(server);
         }
@@ -219,16 +226,44 @@ async function throughput(through) {
 
 // ---- 2. enqueue → first step running ---------------------------------------------------------
 
-async function enqueueToStep(through) {
+/** The wall-clock ms at which the run's first step started, as the store recorded it. */
+async function startedAtOf(reader, name, dagRunId) {
+  const stored = await reader.runs.getRun(name, dagRunId);
+  const startedAt = Date.parse(stored?.snapshot.nodes[0]?.startedAt ?? '');
+  must(Number.isFinite(startedAt), `run ${dagRunId} has a recorded step start`);
+  return startedAt;
+}
+
+/** From the request to the step's recorded start, and to the moment the step printed. */
+async function enqueueToStep(through, reader) {
   const name = 'bench-stamp';
-  const latencies = [];
+  const started = [];
+  const printed = [];
   for (let i = 0; i < latencyRuns; i++) {
     const server = through[i % through.length];
     const sentAt = wallMs();
     const { dagRunId } = await call(server, 'POST', `/dags/${name}/enqueue`, {});
     const details = await waitFinished(server, name, dagRunId);
     must(details.status === DagRunStatus.Success, `stamp run ${dagRunId} succeeded`);
-    latencies.push((await stampOf(server, name, dagRunId)) - sentAt);
+    started.push((await startedAtOf(reader, name, dagRunId)) - sentAt);
+    printed.push((await stampOf(server, name, dagRunId)) - sentAt);
+  }
+  return { started, printed };
+}
+
+/** This machine's cost of forking a shell that runs `date`, from a Node process, to its print. */
+async function spawnFloor() {
+  const latencies = [];
+  for (let i = 0; i < latencyRuns; i++) {
+    const sentAt = wallMs();
+    const output = await new Promise((resolve, reject) => {
+      let text = '';
+      const child = spawn('sh', ['-c', 'date +%s%N'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      child.stdout.on('data', (chunk) => (text += chunk));
+      child.once('error', reject);
+      child.once('close', () => resolve(text));
+    });
+    latencies.push(Number(BigInt(output.trim()) / 1000n) / 1000 - sentAt);
   }
   return latencies;
 }
@@ -263,7 +298,7 @@ async function freedToStep(through, databaseUrl) {
       must(next.status === DagRunStatus.Success, `gate run ${dagRunId} succeeded`);
       // The API shows times to the second; the store keeps milliseconds.
       const ended = (await cli.store.runs.getRun(name, first.dagRunId)).snapshot.finishedAt;
-      latencies.push((await stampOf(server, name, dagRunId)) - Date.parse(ended));
+      latencies.push((await startedAtOf(cli.store, name, dagRunId)) - Date.parse(ended));
     }
   } finally {
     await cli.close();
@@ -418,8 +453,24 @@ async function main() {
   const twoServers = await throughput([a, b]);
 
   // 2., 3.
-  const enqueueLatency = await enqueueToStep([a, b]);
+  const reader = await openPostgresStore({
+    url: databaseUrl,
+    home: join(work, 'home-reader'),
+    dagsDir,
+    reapAbandoned: false,
+  });
+  const enqueueLatency = await enqueueToStep([a, b], reader);
+  await reader.close();
   const freedLatency = await freedToStep([a, b], databaseUrl);
+  const sqlite = await startServer(undefined);
+  await call(sqlite, 'POST', '/dags/bench-one-step/start', {});
+  const sqliteReader = openStore({ home: sqlite.home, dagsDir });
+  const sqliteLatency = await enqueueToStep([sqlite], sqliteReader);
+  sqliteReader.close();
+  servers.splice(servers.indexOf(sqlite), 1);
+  sqlite.child.kill('SIGTERM');
+  await sqlite.exited;
+  const floor = await spawnFloor();
 
   // 4. (the servers are idle meanwhile)
   const fill = await fillHistory(databaseUrl);
@@ -441,13 +492,13 @@ async function main() {
 
   const rows = [
     [
-      `enqueue → first step running (${latencyRuns} runs, both servers), p50 / p95`,
-      ms(enqueueLatency),
+      `enqueue → first step started (${latencyRuns} runs, both servers), p50 / p95`,
+      ms(enqueueLatency.started),
       'p95 ≤ 20 ms',
-      percentile(enqueueLatency, 95) <= 20,
+      percentile(enqueueLatency.started, 95) <= 20,
     ],
     [
-      `slot freed by another process → next run's step running (${freedRuns}), p50 / p95`,
+      `slot freed by another process → next run's step started (${freedRuns}), p50 / p95`,
       ms(freedLatency),
       'p95 ≤ 20 ms',
       percentile(freedLatency, 95) <= 20,
@@ -466,6 +517,12 @@ async function main() {
     ],
   ];
   const info = [
+    [`enqueue → first step printed (same runs), p50 / p95`, ms(enqueueLatency.printed)],
+    [
+      `same on one SQLite server: enqueue → step started / printed, p50 / p95`,
+      `${ms(sqliteLatency.started)} / ${ms(sqliteLatency.printed)}`,
+    ],
+    [`spawn floor: Node forks sh -c 'date +%s%N' → printed, p50 / p95`, ms(floor)],
     [
       `completed one-step runs/s, one server (${throughputRuns} runs, ${clients} clients)`,
       `${oneServer.toFixed(1)} /s`,

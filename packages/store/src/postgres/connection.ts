@@ -1,15 +1,46 @@
 // The PostgreSQL connection pool of a store, its transactions and its migrations. `pg` is loaded
 // here only: @dagu-ts/store's main entry never imports this directory.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { DaguError, StoreUnavailableError } from '@dagu-ts/core';
 import { PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS } from './migrations.js';
 
+/**
+ * A statement each connection parses and plans once, then only binds and executes: for the
+ * statements of the hot paths (a step's event, a claim, a run's start), whose plan does not
+ * depend on the values (they find rows by key).
+ */
+export interface PreparedStatement {
+  readonly name: string;
+  readonly text: string;
+}
+
+const preparedByText = new Map<string, PreparedStatement>();
+
+/** The prepared form of `text`, named after its hash (the same for every connection). */
+export function prepared(text: string): PreparedStatement {
+  let statement = preparedByText.get(text);
+  if (!statement) {
+    const name = `dagu_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    preparedByText.set(text, (statement = { name, text }));
+  }
+  return statement;
+}
+
+type Statement = string | PreparedStatement;
+
 /** What a query runs on: the pool, or one client inside a transaction. */
 export interface Queryable {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(
-    text: string,
+    statement: Statement,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>>;
+}
+
+function queryConfig(statement: Statement, values: unknown[] | undefined): pg.QueryConfig {
+  return typeof statement === 'string'
+    ? { text: statement, ...(values ? { values } : {}) }
+    : { name: statement.name, text: statement.text, ...(values ? { values } : {}) };
 }
 
 // BIGINT and COUNT(*) as numbers: ids and Unix ms stay far below 2^53.
@@ -32,10 +63,10 @@ export class PgConnection implements Queryable {
   }
 
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(
-    text: string,
+    statement: Statement,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>> {
-    return this.pool.query<R>(text, values).catch((error: unknown) => {
+    return this.pool.query<R>(queryConfig(statement, values)).catch((error: unknown) => {
       throw toPgStoreError(error);
     });
   }
@@ -46,8 +77,8 @@ export class PgConnection implements Queryable {
       throw toPgStoreError(error);
     });
     const q: Queryable = {
-      query: (text, values) =>
-        client.query(text, values).catch((error: unknown) => {
+      query: (statement, values) =>
+        client.query(queryConfig(statement, values)).catch((error: unknown) => {
           throw toPgStoreError(error);
         }),
     };

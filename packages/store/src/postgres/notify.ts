@@ -11,7 +11,7 @@ import type { Queryable } from './connection.js';
 export const CHANGES_CHANNEL = 'dagu_ts_changes';
 
 /** The payload of a change: the sender's owner id (its own are not delivered back) and the change. */
-function payloadOf(ownerId: string, change: StateChange): string {
+export function payloadOf(ownerId: string, change: StateChange): string {
   return JSON.stringify({ o: ownerId, ...change });
 }
 

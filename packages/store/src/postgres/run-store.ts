@@ -47,7 +47,7 @@ import {
   type NodeRow,
   type SummaryRow,
 } from '../run-store.js';
-import type { PgConnection, Queryable } from './connection.js';
+import { prepared, type PgConnection, type Queryable } from './connection.js';
 import { CHANGES_CHANNEL, notifyRunEndedSql } from './notify.js';
 import { endOwnedStepGroups } from './stores.js';
 
@@ -94,15 +94,26 @@ interface SnapshotRow {
 
 interface StoredRow extends RunRow, SnapshotRow {
   definition: string;
+  node_slots: number[] | null;
+  node_handlers: Array<string | null> | null;
+  node_steps: string[] | null;
+  node_states: string[] | null;
 }
 
 const RUN_COLUMNS = `r.id, r.name, r.dag_run_id, r.status, r.trigger, r.queue, r.queued_at, r.claimed_at,
   r.owner_id, r.owner_pid, r.owner_start, r.owner_host, r.attempt_seq, r.attempt_id`;
 
-const STORED_FROM = `SELECT ${RUN_COLUMNS}, a.id AS attempt_row, a.snapshot, d.definition
+// A run with its latest attempt, its node rows (as arrays) and its definition: one round trip.
+const STORED_FROM = `SELECT ${RUN_COLUMNS}, a.id AS attempt_row, a.snapshot, d.definition,
+    n.node_slots, n.node_handlers, n.node_steps, n.node_states
   FROM dag_runs r
   JOIN attempts a ON a.run = r.id AND a.seq = r.attempt_seq
-  JOIN dag_definitions d ON d.id = r.definition_id`;
+  JOIN dag_definitions d ON d.id = r.definition_id
+  LEFT JOIN LATERAL (
+    SELECT array_agg(slot ORDER BY slot) AS node_slots,
+      array_agg(handler ORDER BY slot) AS node_handlers,
+      array_agg(step ORDER BY slot) AS node_steps, array_agg(state ORDER BY slot) AS node_states
+    FROM attempt_nodes WHERE attempt = a.id) n ON true`;
 
 const ORDER = 'ORDER BY r.created_at DESC, r.dag_run_id ASC';
 
@@ -122,6 +133,8 @@ export class PgRunStore implements RunStore {
   private readonly ownerId: string;
   private readonly leaseMs: number;
   private readonly live = new Map<string, LiveAttempt>();
+  /** Each recording run's last write, settled: the next event's write waits for it. */
+  private readonly writing = new Map<string, Promise<void>>();
 
   constructor(db: PgConnection, options: PgRunStoreOptions) {
     this.db = db;
@@ -142,7 +155,31 @@ export class PgRunStore implements RunStore {
     return { record: async (event) => this.recordEvent(event, trigger) };
   }
 
-  private async recordEvent(event: RunEvent, trigger: RunTrigger | undefined): Promise<void> {
+  /**
+   * Writes a run's events one after the other, in order. A step that starts running (its start,
+   * then its log paths) is written behind: the runner forks the step without waiting for the
+   * database, and readers see it running a round trip later. Should that write fail, the
+   * step's next event writes its state again (the recorder forgets what it believed written).
+   * A crash before it lands loses nothing a reader saw; recovery closes the run.
+   */
+  private recordEvent(event: RunEvent, trigger: RunTrigger | undefined): Promise<void> {
+    const key = runKey(event.run);
+    const previous = this.writing.get(key);
+    const write = previous
+      ? previous.then(() => this.writeEvent(event, trigger))
+      : this.writeEvent(event, trigger);
+    const settled = write.catch(() => undefined);
+    this.writing.set(key, settled);
+    void settled.then(() => {
+      if (this.writing.get(key) === settled) this.writing.delete(key);
+    });
+    const runningStep =
+      (event.type === 'step-started' || event.type === 'step-updated') &&
+      event.node.status === NodeStatus.Running;
+    return runningStep ? Promise.resolve() : write;
+  }
+
+  private async writeEvent(event: RunEvent, trigger: RunTrigger | undefined): Promise<void> {
     const now = this.now().getTime();
     const run = event.run;
     const key = runKey(run);
@@ -174,22 +211,24 @@ export class PgRunStore implements RunStore {
       const write = async (q: Queryable): Promise<void> => {
         for (const { slot, node, json } of changed) {
           const updated = await q.query(
-            'UPDATE attempt_nodes SET status = $1, state = $2 WHERE attempt = $3 AND slot = $4',
+            prepared(
+              'UPDATE attempt_nodes SET status = $1, state = $2 WHERE attempt = $3 AND slot = $4',
+            ),
             [node.status, json, target.attemptRow, slot],
           );
           if (updated.rowCount === 0) throw unknownRun(run);
         }
         if (runChanged) {
           const updated = await q.query(
-            `UPDATE attempts SET status = $1, updated_at = $2, snapshot = $3
-             WHERE id = $4 AND attempt_id = $5`,
+            prepared(`UPDATE attempts SET status = $1, updated_at = $2, snapshot = $3
+             WHERE id = $4 AND attempt_id = $5`),
             [run.status, now, runLevel, target.attemptRow, run.attemptId],
           );
           if (updated.rowCount === 0) throw unknownRun(run);
           await q.query(
-            `UPDATE dag_runs SET status = $1, params = $2, updated_at = $3, started_at = $4,
+            prepared(`UPDATE dag_runs SET status = $1, params = $2, updated_at = $3, started_at = $4,
                finished_at = $5, error = $6, log_path = $7
-             WHERE id = $8 AND attempt_id = $9`,
+             WHERE id = $8 AND attempt_id = $9`),
             [
               run.status,
               run.params,
@@ -204,12 +243,12 @@ export class PgRunStore implements RunStore {
           );
         }
         if (finished) {
-          await q.query('DELETE FROM cancel_requests WHERE name = $1 AND dag_run_id = $2', [
-            run.name,
-            run.dagRunId,
-          ]);
+          await q.query(
+            prepared('DELETE FROM cancel_requests WHERE name = $1 AND dag_run_id = $2'),
+            [run.name, run.dagRunId],
+          );
           // Its queue slot is free for every server.
-          await q.query(notifyRunEndedSql('$1', '$2', '$3'), [
+          await q.query(prepared(notifyRunEndedSql('$1', '$2', '$3')), [
             CHANGES_CHANNEL,
             this.ownerId,
             target.runRow,
@@ -270,11 +309,24 @@ export class PgRunStore implements RunStore {
       ownerStart: run.pid === process.pid ? ownIdentity() : (processStartIdentity(run.pid) ?? ''),
       ownerHost: hostName(),
     };
-    const definitionId = await this.definitionId(q, dag);
-    const existing = await this.findRow(q, run, { lock: true });
+    const definition = definitionOf(dag);
+    // The run, its definition's hash and its latest attempt in one locked read: a queued run
+    // starting with the definition it was queued with writes no definition.
+    const where = runWhere(run);
+    const existing = (
+      await q.query<StartRow>(
+        prepared(`SELECT ${RUN_COLUMNS}, r.definition_id, d.hash AS definition_hash,
+           a.id AS latest_id, a.seq AS latest_seq, a.attempt_id AS latest_attempt_id,
+           a.status AS latest_status
+         FROM dag_runs r JOIN dag_definitions d ON d.id = r.definition_id
+         LEFT JOIN attempts a ON a.run = r.id AND a.seq = r.attempt_seq
+         WHERE ${where.sql} FOR UPDATE OF r`),
+        where.values,
+      )
+    ).rows[0];
     if (!existing)
       return this.insertRun(q, run, {
-        definitionId,
+        definitionId: await this.definitionId(q, definition),
         trigger: trigger ?? (run.parent ? 'child' : 'cli'),
         queue: dag.queue ?? dag.name,
         now,
@@ -292,54 +344,65 @@ export class PgRunStore implements RunStore {
         'already_running',
         `dag-run ID ${run.dagRunId} of DAG ${run.name} is already running (owner ${existing.owner_id})`,
       );
+    const definitionId =
+      existing.definition_hash === definition.hash
+        ? existing.definition_id
+        : await this.definitionId(q, definition);
     const stored = { ...run, queuedAt: run.queuedAt || existing.queued_at };
-    const latest = await this.latestAttempt(q, existing);
-    let seq: number;
-    let attempt: { attemptRow: number; runLevel: string; written: Map<number, string> };
-    if (latest && (latest.attempt_id === run.attemptId || latest.status === DagRunStatus.Queued)) {
-      seq = latest.seq;
-      const runLevel = runLevelJson(stored);
-      await q.query(
-        'UPDATE attempts SET attempt_id = $1, status = $2, updated_at = $3, snapshot = $4 WHERE id = $5',
-        [run.attemptId, run.status, now, runLevel, latest.id],
-      );
-      attempt = {
-        attemptRow: latest.id,
-        runLevel,
-        written: await this.saveNodes(q, latest.id, stored),
-      };
-    } else {
-      seq = (latest?.seq ?? 0) + 1;
-      attempt = await this.insertAttempt(q, existing.id, seq, stored, now);
-    }
-    await q.query(
-      `UPDATE dag_runs SET status = $1, params = $2, updated_at = $3, queued_at = $4,
-         started_at = $5, finished_at = $6, claimed_at = NULL, owner_id = $7, owner_pid = $8,
-         owner_start = $9, owner_host = $10, definition_id = $11, attempt_seq = $12,
-         attempt_id = $13, error = $14, log_path = $15
-       WHERE id = $16`,
-      [
-        stored.status,
-        stored.params,
-        now,
-        stored.queuedAt,
-        stored.startedAt,
-        stored.finishedAt,
-        owner.ownerId,
-        owner.ownerPid,
-        owner.ownerStart,
-        owner.ownerHost,
-        definitionId,
-        seq,
-        run.attemptId,
-        stored.error,
-        stored.log,
-        existing.id,
-      ],
+    const runLevel = runLevelJson(stored);
+    const nodes = nodeColumns(stored);
+    const reuse =
+      existing.latest_id !== null &&
+      (existing.latest_attempt_id === run.attemptId ||
+        existing.latest_status === DagRunStatus.Queued);
+    const seq = reuse ? existing.latest_seq! : (existing.latest_seq ?? 0) + 1;
+    const p = new Params();
+    const runId = p.add(existing.id);
+    const attemptId = p.add(run.attemptId);
+    const status = p.add(run.status);
+    const at = p.add(now);
+    const snapshot = p.add(runLevel);
+    const nodeRows = `unnest(${p.add(nodes.slots)}::int[], ${p.add(nodes.handlers)}::text[],
+      ${p.add(nodes.statuses)}::int[], ${p.add(nodes.steps)}::text[], ${p.add(nodes.states)}::text[])`;
+    // The attempt (reused: a queued run's placeholder or the same attempt again; else a new
+    // one), its node rows and the run row, in one statement.
+    const attempt = reuse
+      ? `UPDATE attempts SET attempt_id = ${attemptId}, status = ${status}, updated_at = ${at},
+           snapshot = ${snapshot} WHERE id = ${p.add(existing.latest_id)} RETURNING id`
+      : `INSERT INTO attempts (run, seq, attempt_id, status, created_at, updated_at, snapshot)
+         VALUES (${runId}, ${p.add(seq)}, ${attemptId}, ${status}, ${at}, ${at}, ${snapshot})
+         RETURNING id`;
+    const { rows } = await q.query<{ attempt_row: number }>(
+      prepared(`WITH attempt AS (${attempt}),
+       node_rows AS (
+         INSERT INTO attempt_nodes (attempt, slot, handler, status, step, state)
+         SELECT attempt.id, n.* FROM attempt, ${nodeRows} AS n
+         ON CONFLICT (attempt, slot) DO UPDATE SET handler = EXCLUDED.handler,
+           status = EXCLUDED.status, step = EXCLUDED.step, state = EXCLUDED.state),
+       stale_nodes AS (
+         DELETE FROM attempt_nodes USING attempt
+         WHERE attempt_nodes.attempt = attempt.id AND NOT (attempt_nodes.slot = ANY(${p.add(nodes.slots)}::int[])))
+       UPDATE dag_runs SET status = ${status}, params = ${p.add(stored.params)}, updated_at = ${at},
+         queued_at = ${p.add(stored.queuedAt)}, started_at = ${p.add(stored.startedAt)},
+         finished_at = ${p.add(stored.finishedAt)}, claimed_at = NULL,
+         owner_id = ${p.add(owner.ownerId)}, owner_pid = ${p.add(owner.ownerPid)},
+         owner_start = ${p.add(owner.ownerStart)}, owner_host = ${p.add(owner.ownerHost)},
+         definition_id = ${p.add(definitionId)}, attempt_seq = ${p.add(seq)},
+         attempt_id = ${attemptId}, error = ${p.add(stored.error)}, log_path = ${p.add(stored.log)}
+       FROM attempt WHERE dag_runs.id = ${runId}
+       RETURNING attempt.id AS attempt_row`),
+      p.values,
     );
-    return { runRow: existing.id, ...attempt, slots: slotsOf(run) };
+    return {
+      runRow: existing.id,
+      attemptRow: rows[0]!.attempt_row,
+      runLevel,
+      written: nodes.written,
+      slots: slotsOf(run),
+    };
   }
 
+  /** Inserts a run with its first attempt and node rows, in one statement. */
   private async insertRun(
     q: Queryable,
     run: DagRunSnapshot,
@@ -356,14 +419,26 @@ export class PgRunStore implements RunStore {
   ): Promise<LiveAttempt> {
     const createdAt =
       timeOf(run.queuedAt) ?? timeOf(run.startedAt) ?? timeOf(run.finishedAt) ?? row.now;
-    const inserted = await q.query<{ id: number }>(
-      `INSERT INTO dag_runs (name, dag_run_id, is_root, root_name, root_dag_run_id, parent_name,
-         parent_dag_run_id, status, params, trigger, queue, created_at, updated_at, queued_at,
-         started_at, finished_at, owner_id, owner_pid, owner_start, owner_host, definition_id,
-         attempt_seq, attempt_id, error, log_path)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-         $19, $20, $21, 1, $22, $23, $24)
-       RETURNING id`,
+    const runLevel = runLevelJson(run);
+    const nodes = nodeColumns(run);
+    const { rows } = await q.query<{ run_row: number; attempt_row: number }>(
+      prepared(`WITH run AS (
+         INSERT INTO dag_runs (name, dag_run_id, is_root, root_name, root_dag_run_id, parent_name,
+           parent_dag_run_id, status, params, trigger, queue, created_at, updated_at, queued_at,
+           started_at, finished_at, owner_id, owner_pid, owner_start, owner_host, definition_id,
+           attempt_seq, attempt_id, error, log_path)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+           $19, $20, $21, 1, $22, $23, $24)
+         RETURNING id),
+       attempt AS (
+         INSERT INTO attempts (run, seq, attempt_id, status, created_at, updated_at, snapshot)
+         SELECT run.id, 1, $22, $8, $13, $13, $25 FROM run
+         RETURNING id, run),
+       node_rows AS (
+         INSERT INTO attempt_nodes (attempt, slot, handler, status, step, state)
+         SELECT attempt.id, n.* FROM attempt,
+           unnest($26::int[], $27::text[], $28::int[], $29::text[], $30::text[]) AS n)
+       SELECT run AS run_row, id AS attempt_row FROM attempt`),
       [
         run.name,
         run.dagRunId,
@@ -389,72 +464,64 @@ export class PgRunStore implements RunStore {
         run.attemptId,
         run.error,
         run.log,
+        runLevel,
+        nodes.slots,
+        nodes.handlers,
+        nodes.statuses,
+        nodes.steps,
+        nodes.states,
       ],
     );
-    const id = inserted.rows[0]!.id;
     return {
-      runRow: id,
-      ...(await this.insertAttempt(q, id, 1, run, row.now)),
+      runRow: rows[0]!.run_row,
+      attemptRow: rows[0]!.attempt_row,
+      runLevel,
+      written: nodes.written,
       slots: slotsOf(run),
     };
   }
 
+  /** An earlier attempt of an imported run with its node rows (one statement). */
   private async insertAttempt(
     q: Queryable,
     runId: number,
     seq: number,
     run: DagRunSnapshot,
     now: number,
-  ): Promise<{ attemptRow: number; runLevel: string; written: Map<number, string> }> {
-    const runLevel = runLevelJson(run);
-    const inserted = await q.query<{ id: number }>(
-      `INSERT INTO attempts (run, seq, attempt_id, status, created_at, updated_at, snapshot)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-      [runId, seq, run.attemptId, run.status, now, now, runLevel],
+  ): Promise<void> {
+    const nodes = nodeColumns(run);
+    await q.query(
+      `WITH attempt AS (
+         INSERT INTO attempts (run, seq, attempt_id, status, created_at, updated_at, snapshot)
+         VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id)
+       INSERT INTO attempt_nodes (attempt, slot, handler, status, step, state)
+       SELECT attempt.id, n.* FROM attempt,
+         unnest($7::int[], $8::text[], $9::int[], $10::text[], $11::text[]) AS n`,
+      [
+        runId,
+        seq,
+        run.attemptId,
+        run.status,
+        now,
+        runLevelJson(run),
+        nodes.slots,
+        nodes.handlers,
+        nodes.statuses,
+        nodes.steps,
+        nodes.states,
+      ],
     );
-    const attemptRow = inserted.rows[0]!.id;
-    return {
-      attemptRow,
-      runLevel,
-      written: await this.saveNodes(q, attemptRow, run, { fresh: true }),
-    };
   }
 
-  /** Writes every node row of an attempt anew, in one statement. */
-  private async saveNodes(
-    q: Queryable,
-    attemptRow: number,
-    run: DagRunSnapshot,
-    options: { fresh?: boolean } = {},
-  ): Promise<Map<number, string>> {
-    if (!options.fresh) await q.query('DELETE FROM attempt_nodes WHERE attempt = $1', [attemptRow]);
-    const written = new Map<number, string>();
-    const slots: number[] = [];
-    const handlers: Array<string | null> = [];
-    const statuses: number[] = [];
-    const steps: string[] = [];
-    const states: string[] = [];
-    const save = (slot: number, handler: string | null, node: NodeState): void => {
-      const state = nodeStateJson(node);
-      slots.push(slot);
-      handlers.push(handler);
-      statuses.push(node.status);
-      steps.push(JSON.stringify(node.step));
-      states.push(state);
-      written.set(slot, state);
-    };
-    run.nodes.forEach((node, index) => save(index, null, node));
-    for (const name of HANDLER_NAMES) {
-      const node = run.handlers[name];
-      if (node) save(handlerSlot(name), name, node);
-    }
-    if (slots.length > 0)
-      await q.query(
-        `INSERT INTO attempt_nodes (attempt, slot, handler, status, step, state)
-         SELECT $1, * FROM unnest($2::int[], $3::text[], $4::int[], $5::text[], $6::text[])`,
-        [attemptRow, slots, handlers, statuses, steps, states],
-      );
-    return written;
+  /** Writes every node row of an attempt anew. */
+  private async saveNodes(q: Queryable, attemptRow: number, run: DagRunSnapshot): Promise<void> {
+    const nodes = nodeColumns(run);
+    await q.query('DELETE FROM attempt_nodes WHERE attempt = $1', [attemptRow]);
+    await q.query(
+      `INSERT INTO attempt_nodes (attempt, slot, handler, status, step, state)
+       SELECT $1, * FROM unnest($2::int[], $3::text[], $4::int[], $5::text[], $6::text[])`,
+      [attemptRow, nodes.slots, nodes.handlers, nodes.statuses, nodes.steps, nodes.states],
+    );
   }
 
   private async assemble(q: Queryable, rows: readonly SnapshotRow[]): Promise<DagRunSnapshot[]> {
@@ -470,40 +537,31 @@ export class PgRunStore implements RunStore {
       if (!list) nodes.set(node.attempt, (list = []));
       list.push(node);
     }
-    return rows.map((row) => {
-      const snapshot = parseSnapshot(row.snapshot);
-      snapshot.nodes = [];
-      snapshot.handlers = {};
-      for (const node of nodes.get(row.attempt_row) ?? []) {
-        const state: NodeState = {
-          step: JSON.parse(node.step) as NodeState['step'],
-          ...(JSON.parse(node.state) as Omit<NodeState, 'step'>),
-        };
-        if (node.handler === null) snapshot.nodes.push(state);
-        else snapshot.handlers[node.handler as HandlerName] = state;
-      }
-      return snapshot;
-    });
+    return rows.map((row) => snapshotOf(row.snapshot, nodes.get(row.attempt_row) ?? []));
   }
 
   private async assembleOne(q: Queryable, row: SnapshotRow): Promise<DagRunSnapshot> {
     return (await this.assemble(q, [row]))[0]!;
   }
 
-  private async definitionId(q: Queryable, dag: Dag): Promise<number> {
-    const json = JSON.stringify(dag);
-    const hash = createHash('sha256').update(json).digest('hex');
-    // Two servers may store the same definition at once: the conflict returns the other's row.
-    const inserted = await q.query<{ id: number }>(
-      `INSERT INTO dag_definitions (hash, definition) VALUES ($1, $2)
-       ON CONFLICT (hash) DO NOTHING RETURNING id`,
-      [hash, json],
-    );
-    if (inserted.rows[0]) return inserted.rows[0].id;
-    const found = await q.query<{ id: number }>('SELECT id FROM dag_definitions WHERE hash = $1', [
-      hash,
-    ]);
-    return found.rows[0]!.id;
+  /** The id of a stored definition, inserted when new (one statement). */
+  private async definitionId(q: Queryable, definition: Definition): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      // Two servers may store the same definition at once: the conflict waits for the other's
+      // row, which this statement's snapshot may not show yet; the next statement's does.
+      const { rows } = await q.query<{ id: number }>(
+        prepared(`WITH inserted AS (
+           INSERT INTO dag_definitions (hash, definition) VALUES ($1, $2)
+           ON CONFLICT (hash) DO NOTHING RETURNING id)
+         SELECT id FROM inserted
+         UNION ALL SELECT id FROM dag_definitions WHERE hash = $1
+         LIMIT 1`),
+        [definition.hash, definition.json],
+      );
+      if (rows[0]) return rows[0].id;
+      if (attempt > 0)
+        throw new DaguError('internal_error', 'PostgreSQL store: a DAG definition vanished');
+    }
   }
 
   // ---- creating and importing ------------------------------------------------------------------
@@ -516,21 +574,20 @@ export class PgRunStore implements RunStore {
     const { dag, snapshot, trigger } = input;
     const now = this.now().getTime();
     try {
-      await this.db.tx(async (q) => {
-        if (await this.findRow(q, snapshot)) throw alreadyExists(snapshot);
-        await this.insertRun(q, snapshot, {
-          definitionId: await this.definitionId(q, dag),
-          trigger,
-          queue: dag.queue ?? dag.name,
-          now,
-          ownerId: null,
-          ownerPid: null,
-          ownerStart: null,
-          ownerHost: null,
-        });
+      // Two statements, no transaction: a definition without a run is harmless (retention
+      // removes orphans), and the run with its attempt and nodes is one statement.
+      await this.insertRun(this.db, snapshot, {
+        definitionId: await this.definitionId(this.db, definitionOf(dag)),
+        trigger,
+        queue: dag.queue ?? dag.name,
+        now,
+        ownerId: null,
+        ownerPid: null,
+        ownerStart: null,
+        ownerHost: null,
       });
     } catch (error) {
-      // Two servers creating the same id at once: the unique index decides.
+      // The run exists already (perhaps created by another server at the same moment).
       if (isUniqueViolation(error)) throw alreadyExists(snapshot);
       throw error;
     }
@@ -545,17 +602,18 @@ export class PgRunStore implements RunStore {
     const now = this.now().getTime();
     return this.db.tx(async (q) => {
       const definitions = new Map<Dag, number>();
-      const definitionOf = async (dag: Dag): Promise<number> => {
+      const definitionIdOf = async (dag: Dag): Promise<number> => {
         let id = definitions.get(dag);
-        if (id === undefined) definitions.set(dag, (id = await this.definitionId(q, dag)));
+        if (id === undefined)
+          definitions.set(dag, (id = await this.definitionId(q, definitionOf(dag))));
         return id;
       };
       const roots = runs.filter((run) => !run.snapshot.parent);
-      let inserted = await this.importRoots(q, roots, definitionOf, now);
+      let inserted = await this.importRoots(q, roots, definitionIdOf, now);
       for (const { dag, snapshot, trigger } of runs) {
         if (!snapshot.parent || (await this.findRow(q, snapshot))) continue;
         await this.insertRun(q, snapshot, {
-          definitionId: await definitionOf(dag),
+          definitionId: await definitionIdOf(dag),
           trigger,
           queue: dag.queue ?? dag.name,
           now,
@@ -712,7 +770,7 @@ export class PgRunStore implements RunStore {
 
   async getRun(name: string, dagRunId: string): Promise<StoredRun | undefined> {
     const { rows } = await this.db.query<StoredRow>(
-      `${STORED_FROM} WHERE r.name = $1 AND r.dag_run_id = $2 AND r.is_root = 1`,
+      prepared(`${STORED_FROM} WHERE r.name = $1 AND r.dag_run_id = $2 AND r.is_root = 1`),
       [name, dagRunId],
     );
     return rows[0] && this.toStoredRun(rows[0]);
@@ -728,8 +786,8 @@ export class PgRunStore implements RunStore {
 
   async getChildRun(root: DagRunRef, childDagRunId: string): Promise<StoredRun | undefined> {
     const { rows } = await this.db.query<StoredRow>(
-      `${STORED_FROM} WHERE r.root_name = $1 AND r.root_dag_run_id = $2 AND r.dag_run_id = $3
-         AND r.is_root = 0`,
+      prepared(`${STORED_FROM} WHERE r.root_name = $1 AND r.root_dag_run_id = $2 AND r.dag_run_id = $3
+         AND r.is_root = 0`),
       [root.name, root.dagRunId, childDagRunId],
     );
     return rows[0] && this.toStoredRun(rows[0]);
@@ -994,10 +1052,10 @@ export class PgRunStore implements RunStore {
           'SELECT definition FROM dag_definitions WHERE id = $1',
           [run.definition_id],
         );
-        definitionId = await this.definitionId(q, {
-          ...(JSON.parse(rows[0]!.definition) as Dag),
-          name: to,
-        });
+        definitionId = await this.definitionId(
+          q,
+          definitionOf({ ...(JSON.parse(rows[0]!.definition) as Dag), name: to }),
+        );
         definitions.set(run.definition_id, definitionId);
       }
       const logPath = moved ? moved(run.log_path) : run.log_path;
@@ -1057,10 +1115,10 @@ export class PgRunStore implements RunStore {
             [run.id],
           );
           doomed.push(...(await this.assemble(q, attempts)));
-          await q.query('DELETE FROM cancel_requests WHERE name = $1 AND dag_run_id = $2', [
-            run.name,
-            run.dag_run_id,
-          ]);
+          await q.query(
+            prepared('DELETE FROM cancel_requests WHERE name = $1 AND dag_run_id = $2'),
+            [run.name, run.dag_run_id],
+          );
           await q.query('DELETE FROM dag_runs WHERE id = $1', [run.id]);
         }
       }
@@ -1183,9 +1241,15 @@ export class PgRunStore implements RunStore {
     return rows[0]?.alive ?? false;
   }
 
-  private async toStoredRun(row: StoredRow): Promise<StoredRun> {
+  private toStoredRun(row: StoredRow): StoredRun {
+    const nodes: Array<Omit<NodeRow, 'attempt'>> = (row.node_slots ?? []).map((slot, index) => ({
+      slot,
+      handler: row.node_handlers![index]!,
+      step: row.node_steps![index]!,
+      state: row.node_states![index]!,
+    }));
     return {
-      snapshot: await this.assembleOne(this.db, row),
+      snapshot: snapshotOf(row.snapshot, nodes),
       dag: JSON.parse(row.definition) as Dag,
       trigger: row.trigger as RunTrigger,
       queue: row.queue,
@@ -1239,6 +1303,92 @@ export class PgRunStore implements RunStore {
     );
     return rows[0];
   }
+}
+
+interface StartRow extends RunRow {
+  definition_id: number;
+  definition_hash: string;
+  latest_id: number | null;
+  latest_seq: number | null;
+  latest_attempt_id: string | null;
+  latest_status: number | null;
+}
+
+/** A DAG definition as stored: its JSON and the JSON's hash (dag_definitions.hash). */
+interface Definition {
+  json: string;
+  hash: string;
+}
+
+function definitionOf(dag: Dag): Definition {
+  const json = JSON.stringify(dag);
+  return { json, hash: createHash('sha256').update(json).digest('hex') };
+}
+
+/** The node rows of a snapshot as column arrays (for unnest) and the JSON written per slot. */
+function nodeColumns(run: DagRunSnapshot): {
+  slots: number[];
+  handlers: Array<string | null>;
+  statuses: number[];
+  steps: string[];
+  states: string[];
+  written: Map<number, string>;
+} {
+  const columns = {
+    slots: [] as number[],
+    handlers: [] as Array<string | null>,
+    statuses: [] as number[],
+    steps: [] as string[],
+    states: [] as string[],
+    written: new Map<number, string>(),
+  };
+  const add = (slot: number, handler: string | null, node: NodeState): void => {
+    const state = nodeStateJson(node);
+    columns.slots.push(slot);
+    columns.handlers.push(handler);
+    columns.statuses.push(node.status);
+    columns.steps.push(JSON.stringify(node.step));
+    columns.states.push(state);
+    columns.written.set(slot, state);
+  };
+  run.nodes.forEach((node, index) => add(index, null, node));
+  for (const name of HANDLER_NAMES) {
+    const node = run.handlers[name];
+    if (node) add(handlerSlot(name), name, node);
+  }
+  return columns;
+}
+
+/** The WHERE clause (on `r`) that finds a run's row: a root by name and id, a child under its root. */
+function runWhere(run: DagRunSnapshot): { sql: string; values: unknown[] } {
+  return run.parent
+    ? {
+        sql: 'r.root_name = $1 AND r.root_dag_run_id = $2 AND r.dag_run_id = $3 AND r.is_root = 0',
+        values: [run.root.name, run.root.dagRunId, run.dagRunId],
+      }
+    : {
+        sql: 'r.name = $1 AND r.dag_run_id = $2 AND r.is_root = 1',
+        values: [run.name, run.dagRunId],
+      };
+}
+
+/** A snapshot from its attempt's run-level JSON and its node rows. */
+function snapshotOf(
+  runLevel: string,
+  nodes: ReadonlyArray<Omit<NodeRow, 'attempt'>>,
+): DagRunSnapshot {
+  const snapshot = parseSnapshot(runLevel);
+  snapshot.nodes = [];
+  snapshot.handlers = {};
+  for (const node of nodes) {
+    const state: NodeState = {
+      step: JSON.parse(node.step) as NodeState['step'],
+      ...(JSON.parse(node.state) as Omit<NodeState, 'step'>),
+    };
+    if (node.handler === null) snapshot.nodes.push(state);
+    else snapshot.handlers[node.handler as HandlerName] = state;
+  }
+  return snapshot;
 }
 
 function alreadyExists(snapshot: DagRunSnapshot): DaguError {

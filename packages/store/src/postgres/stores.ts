@@ -14,8 +14,8 @@ import {
 } from '@dagu-ts/core';
 import { hostName, isOwnerAlive, ownIdentity, processStartIdentity } from '../process-identity.js';
 import { endGroups, type GroupRow } from '../step-processes.js';
-import type { PgConnection } from './connection.js';
-import { CHANGES_CHANNEL, notifyChange } from './notify.js';
+import { prepared, type PgConnection } from './connection.js';
+import { CHANGES_CHANNEL, payloadOf } from './notify.js';
 
 interface ItemRow {
   id: number;
@@ -57,39 +57,40 @@ export class PgQueueStore implements QueueStore {
         'bad_request',
         `enqueuedAt must be an ISO 8601 date-time, got "${item.enqueuedAt}"`,
       );
-    await this.db.tx(async (q) => {
-      const { rows } = await q.query<{ id: number }>(
-        'SELECT id FROM dag_runs WHERE name = $1 AND dag_run_id = $2 AND is_root = 1',
-        [item.name, item.dagRunId],
+    // One statement (atomic, one round trip): the item, and the notification that lets every
+    // other server start it now.
+    const { rows } = await this.db.query<{ runs: number; items: number }>(
+      prepared(`WITH run AS (
+         SELECT id FROM dag_runs WHERE name = $1 AND dag_run_id = $2 AND is_root = 1),
+       item AS (
+         INSERT INTO queue_items (run, queue, name, dag_run_id, priority, enqueued_at,
+           enqueued_ms, worker_selector)
+         SELECT run.id, $3, $1, $2, $4, $5, $6, $7 FROM run
+         ON CONFLICT (run) DO NOTHING RETURNING id)
+       SELECT (SELECT COUNT(*) FROM run) AS runs, (SELECT COUNT(*) FROM item) AS items,
+         (SELECT pg_notify($8, $9) FROM item) AS notified`),
+      [
+        item.name,
+        item.dagRunId,
+        item.queue,
+        item.priority,
+        item.enqueuedAt,
+        enqueuedMs,
+        item.workerSelector ? JSON.stringify(item.workerSelector) : null,
+        CHANGES_CHANNEL,
+        payloadOf(this.ownerId, { kind: 'queue', queue: item.queue }),
+      ],
+    );
+    if (rows[0]!.runs === 0)
+      throw new DaguError(
+        'not_found',
+        `dag-run ID ${item.dagRunId} not found for DAG ${item.name}`,
       );
-      if (!rows[0])
-        throw new DaguError(
-          'not_found',
-          `dag-run ID ${item.dagRunId} not found for DAG ${item.name}`,
-        );
-      const inserted = await q.query(
-        `INSERT INTO queue_items (run, queue, name, dag_run_id, priority, enqueued_at, enqueued_ms,
-           worker_selector)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run) DO NOTHING`,
-        [
-          rows[0].id,
-          item.queue,
-          item.name,
-          item.dagRunId,
-          item.priority,
-          item.enqueuedAt,
-          enqueuedMs,
-          item.workerSelector ? JSON.stringify(item.workerSelector) : null,
-        ],
+    if (rows[0]!.items === 0)
+      throw new DaguError(
+        'already_exists',
+        `dag-run ID ${item.dagRunId} of DAG ${item.name} is already queued`,
       );
-      if (inserted.rowCount === 0)
-        throw new DaguError(
-          'already_exists',
-          `dag-run ID ${item.dagRunId} of DAG ${item.name} is already queued`,
-        );
-      // Every other server may start it now.
-      await notifyChange(q, this.ownerId, { kind: 'queue', queue: item.queue });
-    });
   }
 
   /**
@@ -101,38 +102,40 @@ export class PgQueueStore implements QueueStore {
   async claimNext(queue: string, maxActive: number): Promise<QueueItem | undefined> {
     const now = this.now().getTime();
     return this.db.tx(async (q) => {
-      await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [queueLockKey(queue)]);
-      const active = await q.query<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM dag_runs
-         WHERE queue = $1 AND status IN (1, 5) AND (status = 1 OR claimed_at IS NOT NULL)`,
-        [queue],
-      );
-      if (active.rows[0]!.n >= maxActive) return undefined;
+      await q.query(prepared('SELECT pg_advisory_xact_lock(hashtext($1))'), [queueLockKey(queue)]);
+      // The count and the claim in one statement: the first item, when the queue has room,
+      // and its run marked claimed by this owner. A run no longer queued (canceled meanwhile)
+      // loses its item, and the next item is tried.
       for (;;) {
-        const { rows } = await q.query<ItemRow>(
-          `DELETE FROM queue_items WHERE id = (
-             SELECT id FROM queue_items WHERE queue = $1 AND worker_selector IS NULL
-             ${ITEM_ORDER} LIMIT 1 FOR UPDATE SKIP LOCKED)
-           RETURNING ${ITEM_COLUMNS}`,
-          [queue],
-        );
-        const item = rows[0];
-        if (!item) return undefined;
-        const claimed = await q.query(
-          `UPDATE dag_runs SET claimed_at = $1, owner_id = $2, owner_pid = $3, owner_start = $4,
-             owner_host = $5, updated_at = $1
-           WHERE id = $6 AND status = $7 AND claimed_at IS NULL`,
+        const { rows } = await q.query<ItemRow & { claimed: boolean }>(
+          prepared(`WITH item AS (
+             DELETE FROM queue_items WHERE id = (
+               SELECT id FROM queue_items WHERE queue = $1 AND worker_selector IS NULL
+               ${ITEM_ORDER} LIMIT 1 FOR UPDATE SKIP LOCKED)
+             AND (SELECT COUNT(*) FROM dag_runs WHERE queue = $1 AND status IN (1, 5)
+                  AND (status = 1 OR claimed_at IS NOT NULL)) < $2
+             RETURNING ${ITEM_COLUMNS}),
+           claimed AS (
+             UPDATE dag_runs r SET claimed_at = $3, owner_id = $4, owner_pid = $5,
+               owner_start = $6, owner_host = $7, updated_at = $3
+             FROM item WHERE r.id = item.run AND r.status = $8 AND r.claimed_at IS NULL
+             RETURNING r.id)
+           SELECT item.*, claimed.id IS NOT NULL AS claimed
+           FROM item LEFT JOIN claimed ON claimed.id = item.run`),
           [
+            queue,
+            maxActive,
             now,
             this.ownerId,
             process.pid,
             ownIdentity(),
             hostName(),
-            item.run,
             DagRunStatus.Queued,
           ],
         );
-        if (claimed.rowCount === 1) return toItem(item);
+        const item = rows[0];
+        if (!item) return undefined;
+        if (item.claimed) return toItem(item);
       }
     });
   }
@@ -241,7 +244,7 @@ export class PgCancelStore implements CancelStore {
 
   async isCancelRequested(name: string, dagRunId: string): Promise<boolean> {
     const { rows } = await this.db.query(
-      'SELECT 1 FROM cancel_requests WHERE name = $1 AND dag_run_id = $2',
+      prepared('SELECT 1 FROM cancel_requests WHERE name = $1 AND dag_run_id = $2'),
       [name, dagRunId],
     );
     return rows.length > 0;

@@ -16,10 +16,15 @@ let dagRunId = '';
 const recorder = {
   async record(event) {
     await store.runs.record(event);
-    // Its log paths: the first event of a step written at once (a step's start alone may wait
-    // up to 50 ms for another write to ride along with, run-store.ts deferStepStart).
-    if (event.type === 'step-updated' && event.node.step.name === 'slow')
-      console.log(`started ${dagRunId}`);
+    if (event.type !== 'step-updated' || event.node.step.name !== 'slow') return;
+    // A running step's events may be written behind (PostgreSQL) or ride along with the next
+    // write (SQLite): wait until a reader sees the step running.
+    for (;;) {
+      const stored = await store.runs.getRun('crashing', dagRunId);
+      if (stored?.snapshot.nodes[1]?.stdout) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    console.log(`started ${dagRunId}`);
   },
 };
 const runner = new DagRunner({ dag, logDir: store.paths.logDir, recorder, cwd: home });
