@@ -168,11 +168,12 @@ export class PgRunStore implements RunStore {
     const write = previous
       ? previous.then(() => this.writeEvent(event, trigger))
       : this.writeEvent(event, trigger);
-    const settled = write.catch(() => undefined);
+    const settled: Promise<void> = write
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.writing.get(key) === settled) this.writing.delete(key);
+      });
     this.writing.set(key, settled);
-    void settled.then(() => {
-      if (this.writing.get(key) === settled) this.writing.delete(key);
-    });
     const runningStep =
       (event.type === 'step-started' || event.type === 'step-updated') &&
       event.node.status === NodeStatus.Running;
