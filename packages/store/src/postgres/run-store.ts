@@ -188,9 +188,7 @@ export class PgRunStore implements RunStore {
       this.live.delete(key);
       // Copy what is kept: the runner goes on changing the live snapshot.
       const started = JSON.parse(JSON.stringify(run)) as DagRunSnapshot;
-      const live = await this.db.tx((q) =>
-        this.recordStart(q, started, event.dag, event.trigger ?? trigger, now),
-      );
+      const live = await this.recordStart(started, event.dag, event.trigger ?? trigger, now);
       live.slots = slotsOf(run);
       this.live.set(key, live);
       return;
@@ -298,21 +296,89 @@ export class PgRunStore implements RunStore {
   }
 
   private async recordStart(
-    q: Queryable,
     run: DagRunSnapshot,
     dag: Dag,
     trigger: RunTrigger | undefined,
     now: number,
   ): Promise<LiveAttempt> {
-    const owner = {
+    const owner: RunOwner = {
       ownerId: this.ownerId,
       ownerPid: run.pid > 0 ? run.pid : null,
       ownerStart: run.pid === process.pid ? ownIdentity() : (processStartIdentity(run.pid) ?? ''),
       ownerHost: hostName(),
     };
     const definition = definitionOf(dag);
-    // The run, its definition's hash and its latest attempt in one locked read: a queued run
-    // starting with the definition it was queued with writes no definition.
+    return (
+      (await this.startQueued(run, definition, owner, now)) ??
+      this.db.tx((q) =>
+        this.startAny(
+          q,
+          run,
+          definition,
+          owner,
+          trigger ?? (run.parent ? 'child' : 'cli'),
+          dag,
+          now,
+        ),
+      )
+    );
+  }
+
+  /**
+   * The common start, one statement without a transaction: a run still queued with the
+   * definition it was queued with turns its placeholder attempt into the running one.
+   * undefined when the run is not in that state; startAny decides then.
+   */
+  private async startQueued(
+    run: DagRunSnapshot,
+    definition: Definition,
+    owner: RunOwner,
+    now: number,
+  ): Promise<LiveAttempt | undefined> {
+    if (!run.queuedAt) return undefined;
+    const where = runWhere(run);
+    const p = new Params();
+    for (const value of where.values) p.add(value);
+    const runLevel = runLevelJson(run);
+    const start = startParams(p, run, runLevel, now);
+    const queued = p.add(DagRunStatus.Queued);
+    const { rows } = await this.db.query<{ attempt_row: number; run_row: number }>(
+      prepared(`WITH target AS (
+         SELECT a.id FROM dag_runs r
+         JOIN attempts a ON a.run = r.id AND a.seq = r.attempt_seq
+         JOIN dag_definitions d ON d.id = r.definition_id
+         WHERE ${where.sql} AND r.status = ${queued} AND a.status = ${queued}
+           AND d.hash = ${p.add(definition.hash)}
+         FOR UPDATE OF r),
+       attempt AS (
+         UPDATE attempts SET attempt_id = ${start.attemptId}, status = ${start.status},
+           updated_at = ${start.at}, snapshot = ${start.snapshot}
+         FROM target WHERE attempts.id = target.id
+         RETURNING attempts.id, attempts.run, attempts.seq),
+       ${startTail(p, run, start, owner, 'dag_runs.definition_id')}`),
+      p.values,
+    );
+    if (!rows[0]) return undefined;
+    return {
+      runRow: rows[0].run_row,
+      attemptRow: rows[0].attempt_row,
+      runLevel,
+      written: start.nodes.written,
+      slots: slotsOf(run),
+    };
+  }
+
+  /** Any start: a new run, a new attempt of a finished one, or the same attempt again. */
+  private async startAny(
+    q: Queryable,
+    run: DagRunSnapshot,
+    definition: Definition,
+    owner: RunOwner,
+    trigger: RunTrigger,
+    dag: Dag,
+    now: number,
+  ): Promise<LiveAttempt> {
+    // The run, its definition's hash and its latest attempt in one locked read.
     const where = runWhere(run);
     const existing = (
       await q.query<StartRow>(
@@ -328,7 +394,7 @@ export class PgRunStore implements RunStore {
     if (!existing)
       return this.insertRun(q, run, {
         definitionId: await this.definitionId(q, definition),
-        trigger: trigger ?? (run.parent ? 'child' : 'cli'),
+        trigger,
         queue: dag.queue ?? dag.name,
         now,
         ...owner,
@@ -351,54 +417,31 @@ export class PgRunStore implements RunStore {
         : await this.definitionId(q, definition);
     const stored = { ...run, queuedAt: run.queuedAt || existing.queued_at };
     const runLevel = runLevelJson(stored);
-    const nodes = nodeColumns(stored);
     const reuse =
       existing.latest_id !== null &&
       (existing.latest_attempt_id === run.attemptId ||
         existing.latest_status === DagRunStatus.Queued);
-    const seq = reuse ? existing.latest_seq! : (existing.latest_seq ?? 0) + 1;
     const p = new Params();
-    const runId = p.add(existing.id);
-    const attemptId = p.add(run.attemptId);
-    const status = p.add(run.status);
-    const at = p.add(now);
-    const snapshot = p.add(runLevel);
-    const nodeRows = `unnest(${p.add(nodes.slots)}::int[], ${p.add(nodes.handlers)}::text[],
-      ${p.add(nodes.statuses)}::int[], ${p.add(nodes.steps)}::text[], ${p.add(nodes.states)}::text[])`;
-    // The attempt (reused: a queued run's placeholder or the same attempt again; else a new
-    // one), its node rows and the run row, in one statement.
+    const start = startParams(p, stored, runLevel, now);
+    // The attempt: reused (a queued run's placeholder or the same attempt again), else new.
     const attempt = reuse
-      ? `UPDATE attempts SET attempt_id = ${attemptId}, status = ${status}, updated_at = ${at},
-           snapshot = ${snapshot} WHERE id = ${p.add(existing.latest_id)} RETURNING id`
+      ? `UPDATE attempts SET attempt_id = ${start.attemptId}, status = ${start.status},
+           updated_at = ${start.at}, snapshot = ${start.snapshot}
+         WHERE id = ${p.add(existing.latest_id)} RETURNING id, run, seq`
       : `INSERT INTO attempts (run, seq, attempt_id, status, created_at, updated_at, snapshot)
-         VALUES (${runId}, ${p.add(seq)}, ${attemptId}, ${status}, ${at}, ${at}, ${snapshot})
-         RETURNING id`;
+         VALUES (${p.add(existing.id)}, ${p.add((existing.latest_seq ?? 0) + 1)},
+           ${start.attemptId}, ${start.status}, ${start.at}, ${start.at}, ${start.snapshot})
+         RETURNING id, run, seq`;
     const { rows } = await q.query<{ attempt_row: number }>(
       prepared(`WITH attempt AS (${attempt}),
-       node_rows AS (
-         INSERT INTO attempt_nodes (attempt, slot, handler, status, step, state)
-         SELECT attempt.id, n.* FROM attempt, ${nodeRows} AS n
-         ON CONFLICT (attempt, slot) DO UPDATE SET handler = EXCLUDED.handler,
-           status = EXCLUDED.status, step = EXCLUDED.step, state = EXCLUDED.state),
-       stale_nodes AS (
-         DELETE FROM attempt_nodes USING attempt
-         WHERE attempt_nodes.attempt = attempt.id AND NOT (attempt_nodes.slot = ANY(${p.add(nodes.slots)}::int[])))
-       UPDATE dag_runs SET status = ${status}, params = ${p.add(stored.params)}, updated_at = ${at},
-         queued_at = ${p.add(stored.queuedAt)}, started_at = ${p.add(stored.startedAt)},
-         finished_at = ${p.add(stored.finishedAt)}, claimed_at = NULL,
-         owner_id = ${p.add(owner.ownerId)}, owner_pid = ${p.add(owner.ownerPid)},
-         owner_start = ${p.add(owner.ownerStart)}, owner_host = ${p.add(owner.ownerHost)},
-         definition_id = ${p.add(definitionId)}, attempt_seq = ${p.add(seq)},
-         attempt_id = ${attemptId}, error = ${p.add(stored.error)}, log_path = ${p.add(stored.log)}
-       FROM attempt WHERE dag_runs.id = ${runId}
-       RETURNING attempt.id AS attempt_row`),
+       ${startTail(p, stored, start, owner, p.add(definitionId))}`),
       p.values,
     );
     return {
       runRow: existing.id,
       attemptRow: rows[0]!.attempt_row,
       runLevel,
-      written: nodes.written,
+      written: start.nodes.written,
       slots: slotsOf(run),
     };
   }
@@ -1390,6 +1433,59 @@ function snapshotOf(
     else snapshot.handlers[node.handler as HandlerName] = state;
   }
   return snapshot;
+}
+
+/** Who executes a run (dag_runs.owner_*). */
+interface RunOwner {
+  ownerId: string | null;
+  ownerPid: number | null;
+  ownerStart: string | null;
+  ownerHost: string | null;
+}
+
+/** The parameters a start's attempt and its run row share. */
+function startParams(p: Params, run: DagRunSnapshot, runLevel: string, now: number) {
+  return {
+    attemptId: p.add(run.attemptId),
+    status: p.add(run.status),
+    at: p.add(now),
+    snapshot: p.add(runLevel),
+    nodes: nodeColumns(run),
+  };
+}
+
+/**
+ * The rest of a start's statement after its `attempt` CTE (id, run, seq of the attempt that
+ * runs): the attempt's node rows written, stale ones removed, and the run row mirroring it.
+ */
+function startTail(
+  p: Params,
+  run: DagRunSnapshot,
+  start: ReturnType<typeof startParams>,
+  owner: RunOwner,
+  definitionId: string,
+): string {
+  const { nodes } = start;
+  const slots = p.add(nodes.slots);
+  return `node_rows AS (
+      INSERT INTO attempt_nodes (attempt, slot, handler, status, step, state)
+      SELECT attempt.id, n.* FROM attempt,
+        unnest(${slots}::int[], ${p.add(nodes.handlers)}::text[], ${p.add(nodes.statuses)}::int[],
+          ${p.add(nodes.steps)}::text[], ${p.add(nodes.states)}::text[]) AS n
+      ON CONFLICT (attempt, slot) DO UPDATE SET handler = EXCLUDED.handler,
+        status = EXCLUDED.status, step = EXCLUDED.step, state = EXCLUDED.state),
+    stale_nodes AS (
+      DELETE FROM attempt_nodes USING attempt
+      WHERE attempt_nodes.attempt = attempt.id AND NOT (attempt_nodes.slot = ANY(${slots}::int[])))
+    UPDATE dag_runs SET status = ${start.status}, params = ${p.add(run.params)},
+      updated_at = ${start.at}, queued_at = ${p.add(run.queuedAt)},
+      started_at = ${p.add(run.startedAt)}, finished_at = ${p.add(run.finishedAt)},
+      claimed_at = NULL, owner_id = ${p.add(owner.ownerId)}, owner_pid = ${p.add(owner.ownerPid)},
+      owner_start = ${p.add(owner.ownerStart)}, owner_host = ${p.add(owner.ownerHost)},
+      definition_id = ${definitionId}, attempt_seq = attempt.seq,
+      attempt_id = ${start.attemptId}, error = ${p.add(run.error)}, log_path = ${p.add(run.log)}
+    FROM attempt WHERE dag_runs.id = attempt.run
+    RETURNING attempt.id AS attempt_row, attempt.run AS run_row`;
 }
 
 function alreadyExists(snapshot: DagRunSnapshot): DaguError {
