@@ -211,6 +211,46 @@ CREATE TABLE run_leases (
 CREATE INDEX run_leases_active ON run_leases (worker_id) WHERE active;
 `,
   },
+  {
+    version: 5,
+    name: 'claim in one call',
+    sql: `
+-- A server's claim from a queue in one round trip. Each statement of a VOLATILE function reads a
+-- fresh snapshot, so the count taken after the queue's advisory lock sees every claim committed
+-- before it, as the same statements in an explicit transaction would. The lock is held until
+-- the caller's transaction ends. Returns the claimed item, or nothing (queue full or empty).
+CREATE FUNCTION dagu_claim_next(p_queue TEXT, p_max INTEGER, p_lock TEXT, p_now BIGINT,
+  p_owner TEXT, p_pid INTEGER, p_start TEXT, p_host TEXT)
+RETURNS SETOF queue_items LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  claimed queue_items%ROWTYPE;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext(p_lock));
+  IF (SELECT COUNT(*) FROM dag_runs r WHERE r.queue = p_queue AND r.status IN (1, 5)
+      AND (r.status = 1 OR r.claimed_at IS NOT NULL)) >= p_max THEN
+    RETURN;
+  END IF;
+  LOOP
+    DELETE FROM queue_items q WHERE q.id = (
+      SELECT i.id FROM queue_items i WHERE i.queue = p_queue AND i.worker_selector IS NULL
+      ORDER BY i.priority DESC, i.enqueued_ms, i.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING q.* INTO claimed;
+    IF NOT FOUND THEN
+      RETURN;
+    END IF;
+    -- A run no longer queued (canceled meanwhile) loses its item; the next item is tried.
+    UPDATE dag_runs r SET claimed_at = p_now, owner_id = p_owner, owner_pid = p_pid,
+      owner_start = p_start, owner_host = p_host, updated_at = p_now
+    WHERE r.id = claimed.run AND r.status = 5 AND r.claimed_at IS NULL;
+    IF FOUND THEN
+      RETURN NEXT claimed;
+      RETURN;
+    END IF;
+  END LOOP;
+END
+$$;
+`,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -4,7 +4,6 @@
 // INSERT … ON CONFLICT DO NOTHING.
 import {
   DaguError,
-  DagRunStatus,
   type CancelStore,
   type FlagStore,
   type QueueItem,
@@ -100,44 +99,21 @@ export class PgQueueStore implements QueueStore {
    * claim are one step for all of them.
    */
   async claimNext(queue: string, maxActive: number): Promise<QueueItem | undefined> {
-    const now = this.now().getTime();
-    return this.db.tx(async (q) => {
-      await q.query(prepared('SELECT pg_advisory_xact_lock(hashtext($1))'), [queueLockKey(queue)]);
-      // The count and the claim in one statement: the first item, when the queue has room,
-      // and its run marked claimed by this owner. A run no longer queued (canceled meanwhile)
-      // loses its item, and the next item is tried.
-      for (;;) {
-        const { rows } = await q.query<ItemRow & { claimed: boolean }>(
-          prepared(`WITH item AS (
-             DELETE FROM queue_items WHERE id = (
-               SELECT id FROM queue_items WHERE queue = $1 AND worker_selector IS NULL
-               ${ITEM_ORDER} LIMIT 1 FOR UPDATE SKIP LOCKED)
-             AND (SELECT COUNT(*) FROM dag_runs WHERE queue = $1 AND status IN (1, 5)
-                  AND (status = 1 OR claimed_at IS NOT NULL)) < $2
-             RETURNING ${ITEM_COLUMNS}),
-           claimed AS (
-             UPDATE dag_runs r SET claimed_at = $3, owner_id = $4, owner_pid = $5,
-               owner_start = $6, owner_host = $7, updated_at = $3
-             FROM item WHERE r.id = item.run AND r.status = $8 AND r.claimed_at IS NULL
-             RETURNING r.id)
-           SELECT item.*, claimed.id IS NOT NULL AS claimed
-           FROM item LEFT JOIN claimed ON claimed.id = item.run`),
-          [
-            queue,
-            maxActive,
-            now,
-            this.ownerId,
-            process.pid,
-            ownIdentity(),
-            hostName(),
-            DagRunStatus.Queued,
-          ],
-        );
-        const item = rows[0];
-        if (!item) return undefined;
-        if (item.claimed) return toItem(item);
-      }
-    });
+    // One call (dagu_claim_next, PG migration 5): lock, count and claim in one round trip.
+    const { rows } = await this.db.query<ItemRow>(
+      prepared(`SELECT ${ITEM_COLUMNS} FROM dagu_claim_next($1, $2, $3, $4, $5, $6, $7, $8)`),
+      [
+        queue,
+        maxActive,
+        queueLockKey(queue),
+        this.now().getTime(),
+        this.ownerId,
+        process.pid,
+        ownIdentity(),
+        hostName(),
+      ],
+    );
+    return rows[0] && toItem(rows[0]);
   }
 
   async remove(name: string, dagRunId: string): Promise<boolean> {
