@@ -1,7 +1,8 @@
 // The REST API end to end: the BUILT server (`node apps/server/dist/main.js --port 0`) as a child
 // process on 127.0.0.1 with a temporary home, driven over HTTP. Measures
-//   1. the server tree's RSS when idle (empty home, 2 s after it listens; then 2 s after one run,
-//      with the spawn helper, whose private pages are added to the server's RSS);
+//   1. the server tree's RSS when idle (empty home, 2 s after it listens; then 2 s after one run),
+//      the private pages of a spawn helper, while one runs, added to the server's RSS (the helper
+//      ends after 1 s without steps);
 //   2. completed one-step runs (`true`) per second started through POST /api/v2/dags/{f}/start by
 //      8 concurrent clients, each polling its run every 10 ms until it is finished;
 //   3. start → first step running: 100 sequential runs of a step `date +%s%N`, from the moment the
@@ -455,8 +456,8 @@ async function main() {
   await startRun('bench-one-step').then((id) => waitFinished('bench-one-step', id)); // warm-up
   await sleep(2000);
   const helperRss = treeRssMb(server.child.pid);
-  must(helperRss.processes >= 1, 'the spawn helper runs under the server after a run');
   const { runsPerSecond, cpu } = await throughput();
+  const busyRss = treeRssMb(server.child.pid); // right after the runs: the helper still runs
   const stepLatency = await startToStepRunning();
   await sleep(2000);
   const afterRss = treeRssMb(server.child.pid);
@@ -493,7 +494,7 @@ async function main() {
       idleRss.total <= 80,
     ],
     [
-      `server tree RSS, idle after one run (server + ${helperRss.processes} helper)`,
+      `server tree RSS, idle 2 s after one run (server + ${helperRss.processes} helper)`,
       `${helperRss.total.toFixed(1)} MB`,
       '≤ 80 MB',
       helperRss.total <= 80,
@@ -530,7 +531,11 @@ async function main() {
       `${fill.seconds.toFixed(1)} s (${Math.round(historyRuns / fill.seconds).toLocaleString('en')} runs/s)`,
     ],
     [
-      `server tree RSS, idle after the runs (server + ${afterRss.processes} helper)`,
+      `server tree RSS right after the runs/s phase (server + ${busyRss.processes} helper)`,
+      `${busyRss.total.toFixed(1)} MB`,
+    ],
+    [
+      `server tree RSS, idle 2 s after the runs (server + ${afterRss.processes} helper)`,
       `${afterRss.total.toFixed(1)} MB`,
     ],
     ['server RSS after the listings', `${loadedRss.toFixed(1)} MB`],
