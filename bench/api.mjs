@@ -4,7 +4,8 @@
 //      the private pages of a spawn helper, while one runs, added to the server's RSS (the helper
 //      ends after 1 s without steps);
 //   2. completed one-step runs (`true`) per second started through POST /api/v2/dags/{f}/start by
-//      8 concurrent clients, each polling its run every 10 ms until it is finished;
+//      8 concurrent clients, each polling its run every 10 ms until it is finished, with the CPU
+//      per run of the server, its spawn helper, the step processes and this bench (/proc);
 //   3. start → first step running: 100 sequential runs of a step `date +%s%N`, from the moment the
 //      POST is sent to the wall-clock time the step process printed;
 //   4. p50/p95 of GET /dag-runs (default query: today's runs, up to 1000) and of
