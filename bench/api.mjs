@@ -1,16 +1,18 @@
 // The REST API end to end: the BUILT server (`node apps/server/dist/main.js --port 0`) as a child
 // process on 127.0.0.1 with a temporary home, driven over HTTP. Measures
-//   1. the server tree's RSS when idle (empty home, 2 s after it listens; then 2 s after one run,
-//      with the spawn helper, whose private pages are added to the server's RSS);
+//   1. the server tree's RSS when idle (empty home, 2 s after it listens; then 2 s after one run),
+//      the private pages of a spawn helper, while one runs, added to the server's RSS (the helper
+//      ends after 1 s without steps);
 //   2. completed one-step runs (`true`) per second started through POST /api/v2/dags/{f}/start by
-//      8 concurrent clients, each polling its run every 10 ms until it is finished;
+//      8 concurrent clients, each polling its run every 10 ms until it is finished, with the CPU
+//      per run of the server, its spawn helper, the step processes and this bench (/proc);
 //   3. start → first step running: 100 sequential runs of a step `date +%s%N`, from the moment the
 //      POST is sent to the wall-clock time the step process printed;
 //   4. p50/p95 of GET /dag-runs (default query: today's runs, up to 1000) and of
 //      GET /dags/{f}/dag-runs (a DAG's last 30 runs) once the same home holds N runs of 500 DAGs
 //      (filled with SqliteRunStore.importRuns while the server is stopped; 1 % of them today).
 // Run after a build: `node bench/api.mjs [runs] [historyRuns]` (or BENCH_API_RUNS=<historyRuns>);
-// defaults 400 and 1,000,000.
+// defaults 400 and 1,000,000. BENCH_SERVER_NODE_ARGS passes Node flags to the server (profiling).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -24,6 +26,8 @@ const MAIN = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.ur
 const throughputRuns = Number(process.argv[2] ?? 400);
 const historyRuns = Number(process.argv[3] ?? process.env.BENCH_API_RUNS ?? 1_000_000);
 const clients = 8;
+// Node flags for the server only, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p".
+const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const latencyRuns = 100;
 const historyDags = 500;
 const listingSamples = 200;
@@ -57,10 +61,14 @@ function startServer() {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith('DAGU_')),
   );
-  const child = spawn(process.execPath, [MAIN, '--port', '0', '--host', '127.0.0.1'], {
-    env: { ...env, DAGU_HOME: home, DAGU_SKIP_EXAMPLES: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...serverNodeArgs, MAIN, '--port', '0', '--host', '127.0.0.1'],
+    {
+      env: { ...env, DAGU_HOME: home, DAGU_SKIP_EXAMPLES: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
@@ -155,6 +163,38 @@ function treeRssMb(pid) {
   return { total, processes: others.length };
 }
 
+/** CPU time (user + system) of a process and of its reaped children, in ms (/proc/<pid>/stat). */
+function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14 … cstime 17.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = (i) => Number(fields[i - 3]);
+    return { own: (ticks(14) + ticks(15)) * 10, children: (ticks(16) + ticks(17)) * 10 };
+  } catch {
+    return { own: 0, children: 0 };
+  }
+}
+
+/**
+ * CPU of the server tree so far: the server itself, its spawn helper(s) alive now, and the step
+ * processes (reaped by the helper, so counted in the helper's children's time).
+ */
+function treeCpuMs(pid) {
+  const server = cpuMs(pid);
+  let helper = 0;
+  let steps = 0;
+  for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)) {
+    const cpu = cpuMs(Number(child));
+    helper += cpu.own;
+    steps += cpu.children;
+  }
+  return { server: server.own, helper, steps };
+}
+
 /** One JSON request to the API; rejects on a non-2xx status. */
 function call(method, path, body) {
   const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -206,9 +246,11 @@ async function startRun(fileName) {
 }
 
 /** Polls the run every 10 ms until its status is terminal; resolves with its details. */
+let polls = 0;
 async function waitFinished(name, dagRunId) {
   const deadline = Date.now() + 60_000;
   for (;;) {
+    polls++;
     try {
       const { dagRunDetails } = await call('GET', `/dag-runs/${name}/${dagRunId}`);
       if (TERMINAL.has(dagRunDetails.status)) return dagRunDetails;
@@ -234,11 +276,24 @@ async function throughput() {
       if (details.status !== DagRunStatus.Success) failed++;
     }
   };
+  const cpuBefore = treeCpuMs(server.child.pid);
+  const pollsBefore = polls;
+  const benchBefore = process.cpuUsage();
   const at = performance.now();
   await Promise.all(Array.from({ length: clients }, client));
   const seconds = (performance.now() - at) / 1000;
+  const cpuAfter = treeCpuMs(server.child.pid);
+  const bench = process.cpuUsage(benchBefore);
   must(failed === 0, `${failed} of ${throughputRuns} one-step runs did not succeed`);
-  return throughputRuns / seconds;
+  const perRun = (ms) => (ms / throughputRuns).toFixed(2);
+  const cpu =
+    [
+      `server ${perRun(cpuAfter.server - cpuBefore.server)}`,
+      `helper ${perRun(cpuAfter.helper - cpuBefore.helper)}`,
+      `steps ${perRun(cpuAfter.steps - cpuBefore.steps)}`,
+      `bench ${perRun((bench.user + bench.system) / 1000)} ms`,
+    ].join(' / ') + `; ${((polls - pollsBefore) / throughputRuns).toFixed(1)} GETs per run`;
+  return { runsPerSecond: throughputRuns / seconds, cpu };
 }
 
 // ---- 3. start → first step running -----------------------------------------------------------
@@ -402,8 +457,8 @@ async function main() {
   await startRun('bench-one-step').then((id) => waitFinished('bench-one-step', id)); // warm-up
   await sleep(2000);
   const helperRss = treeRssMb(server.child.pid);
-  must(helperRss.processes >= 1, 'the spawn helper runs under the server after a run');
-  const runsPerSecond = await throughput();
+  const { runsPerSecond, cpu } = await throughput();
+  const busyRss = treeRssMb(server.child.pid); // right after the runs: the helper still runs
   const stepLatency = await startToStepRunning();
   await sleep(2000);
   const afterRss = treeRssMb(server.child.pid);
@@ -440,7 +495,7 @@ async function main() {
       idleRss.total <= 80,
     ],
     [
-      `server tree RSS, idle after one run (server + ${helperRss.processes} helper)`,
+      `server tree RSS, idle 2 s after one run (server + ${helperRss.processes} helper)`,
       `${helperRss.total.toFixed(1)} MB`,
       '≤ 80 MB',
       helperRss.total <= 80,
@@ -471,12 +526,17 @@ async function main() {
     ],
   ];
   const info = [
+    ['CPU per run in the runs/s phase: server / helper / step processes / bench', cpu],
     [
       `history fill (${historyRuns.toLocaleString('en')} runs, ${historyDags} DAGs, importRuns)`,
       `${fill.seconds.toFixed(1)} s (${Math.round(historyRuns / fill.seconds).toLocaleString('en')} runs/s)`,
     ],
     [
-      `server tree RSS, idle after the runs (server + ${afterRss.processes} helper)`,
+      `server tree RSS right after the runs/s phase (server + ${busyRss.processes} helper)`,
+      `${busyRss.total.toFixed(1)} MB`,
+    ],
+    [
+      `server tree RSS, idle 2 s after the runs (server + ${afterRss.processes} helper)`,
       `${afterRss.total.toFixed(1)} MB`,
     ],
     ['server RSS after the listings', `${loadedRss.toFixed(1)} MB`],

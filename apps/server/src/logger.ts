@@ -10,8 +10,38 @@ export interface Logger {
   write(entry: Record<string, unknown>): void;
 }
 
+/**
+ * Lines for process.stdout gathered over one turn of the event loop and written at once: stdout
+ * to a pipe or file is a blocking write per call, and a busy server logs a line per request.
+ * Whatever is still gathered when the process exits is written then (writes to pipes and files
+ * are synchronous, so they land before the process ends).
+ */
+export function batchedStdout(): { write(line: string): void } {
+  let pending = '';
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    process.stdout.write(text);
+  };
+  process.on('exit', flush);
+  return {
+    write(line) {
+      pending += line;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+  };
+}
+
+let sharedStdout: { write(line: string): void } | undefined;
+
 export function createLogger(
-  stream: { write(line: string): unknown } = process.stdout,
+  stream: { write(line: string): unknown } = (sharedStdout ??= batchedStdout()),
   now: () => Date = () => new Date(),
 ): Logger {
   const emit = (level: LogLevel, fields: Record<string, unknown>) => {

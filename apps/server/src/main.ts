@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `dagu-ts-server` (and `pnpm start`): the API, the cron scheduler and the queues in one process,
 // as `dagu-ts start-all`. Only argument handling is here; the process is server.ts.
+// First: V8 heap settings that must apply before the rest is loaded.
+import './heap-flags.js';
 import { DaguError } from '@dagu-ts/core';
 import { ConfigError, loadConfig, parseServerArgs, USAGE } from './config.js';
 import { ListenError } from './listen.js';

@@ -3,7 +3,8 @@
 // action it is (read, run, write) and `allow` checks role and permission switches.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
-import jwt from 'jsonwebtoken';
+import { createRequire } from 'node:module';
+import type JsonWebToken from 'jsonwebtoken';
 import type { AuthOptions, Role } from './deps.js';
 import { ApiError, forbidden } from './errors.js';
 
@@ -44,6 +45,13 @@ function unauthorized(auth: AuthOptions, message: string): ApiError {
   });
 }
 
+// Loaded on the first JWT to check: a server without JWT auth never needs it (about 1 MB of
+// modules, semver included, in the idle server's memory).
+const requireModule = createRequire(import.meta.url);
+let jwtModule: typeof JsonWebToken | undefined;
+const jsonWebToken = (): typeof JsonWebToken =>
+  (jwtModule ??= requireModule('jsonwebtoken') as typeof JsonWebToken);
+
 /** The role of a verified JWT: its `role` claim when known, else viewer (Part A #9). */
 function roleOfClaims(claims: unknown): Role {
   const role =
@@ -64,9 +72,10 @@ export function authenticate(auth: AuthOptions, header: string | undefined): Rol
     if (auth.token && scheme === 'Bearer' && sameSecret(value, auth.token)) return 'admin';
     if (auth.jwtSecret && value.split('.').length === 3) {
       try {
+        const jwt = jsonWebToken();
         return roleOfClaims(jwt.verify(value, auth.jwtSecret, { algorithms: ['HS256'] }));
       } catch (error) {
-        const expired = error instanceof jwt.TokenExpiredError;
+        const expired = error instanceof jsonWebToken().TokenExpiredError;
         throw unauthorized(auth, expired ? 'token expired' : 'invalid token');
       }
     }

@@ -72,3 +72,21 @@ describe('catalog', () => {
     expect(entries.find((e) => e.fileName === 'dag-0')?.metadata?.description).toBe('longer now');
   });
 });
+
+describe('loadDag', () => {
+  it('reads the file every time and gives each caller its own Dag of the current text', async () => {
+    const { dir, repository, stats } = countingRepository(1);
+    writeFileSync(join(dir, 'dag-0.yaml'), 'steps:\n  - name: first\n    command: echo 0\n');
+    const ctx = createContext({ dags: repository } as unknown as ApiDeps);
+    const first = await ctx.loadDag('dag-0');
+    first.dag.steps[0]!.name = 'changed by the caller';
+    const second = await ctx.loadDag('dag-0');
+    expect(second.dag.steps[0]!.name).not.toBe('changed by the caller');
+    expect(second.dag).toEqual((await ctx.loadDag('dag-0')).dag);
+    writeFileSync(join(dir, 'dag-0.yaml'), 'steps:\n  - name: edited\n    command: echo 1\n');
+    expect((await ctx.loadDag('dag-0')).dag.steps.map((s) => s.name)).toEqual(['edited']);
+    expect(stats.reads).toBe(4);
+    writeFileSync(join(dir, 'dag-0.yaml'), 'steps: [\n');
+    await expect(ctx.loadDag('dag-0')).rejects.toThrow();
+  });
+});

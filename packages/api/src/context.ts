@@ -45,6 +45,9 @@ export interface ApiContext {
   getChildRun(name: string, dagRunId: string, childDagRunId: string): Promise<StoredRun>;
 }
 
+/** How many DAG files keep their last parse (small DAGs: a few KiB each). */
+const PARSED_DAGS_KEPT = 64;
+
 export function createContext(deps: ApiDeps): ApiContext {
   const runExtras: RunStoreExtras = deps.runs;
 
@@ -55,6 +58,24 @@ export function createContext(deps: ApiDeps): ApiContext {
       throw error;
     });
     return { text, path: deps.dags.pathOf(fileName) };
+  };
+
+  // The last parse of each recently started DAG file: a start reads the file every time (it may
+  // have changed) but parses it again only when its text did. Callers own the Dag they get, so
+  // each gets a copy (a clone costs a fraction of a parse).
+  const parsed = new Map<string, { text: string; path: string; dag: Dag }>();
+  const parseCached = (fileName: string, text: string, path: string): Dag => {
+    const hit = parsed.get(fileName);
+    if (hit && hit.text === text && hit.path === path) {
+      parsed.delete(fileName); // most recently used last
+      parsed.set(fileName, hit);
+      return structuredClone(hit.dag);
+    }
+    const dag = parseDag(text, { location: path });
+    parsed.delete(fileName);
+    if (parsed.size >= PARSED_DAGS_KEPT) parsed.delete(parsed.keys().next().value!);
+    parsed.set(fileName, { text, path, dag: structuredClone(dag) });
+    return dag;
   };
 
   // One catalog per server (the scheduler's too, when the composition shares it).
@@ -78,7 +99,7 @@ export function createContext(deps: ApiDeps): ApiContext {
     forget: (fileName) => shared.forget(fileName),
     async loadDag(fileName) {
       const { text, path } = await read(fileName);
-      return { text, path, dag: parseDag(text, { location: path }) };
+      return { text, path, dag: parseCached(fileName, text, path) };
     },
     async loadMetadata(fileName) {
       const { text, path } = await read(fileName);

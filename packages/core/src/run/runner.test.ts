@@ -292,4 +292,29 @@ steps:
       spawner.close();
     }
   });
+  it('ends an idle helper and starts a new one for the next step', async () => {
+    const { ProcessSpawner } = await import('./spawner.js');
+    const spawner = new ProcessSpawner({ idleMs: 100 });
+    try {
+      const dir = mkdtempSync(join(work, 'spawner-idle-'));
+      const dag = parseDag('steps:\n  - {name: a, command: echo one, output: A}\n', {
+        location: join(dir, 'idle.yaml'),
+      });
+      const first = await new DagRunner({ dag, logDir: join(dir, 'logs'), spawner }).run();
+      expect(first.snapshot.nodes[0]?.outputs.A).toBe('A=one');
+      const helper = spawner.helperPid;
+      expect(helper).toBeGreaterThan(0);
+      expect(isAlive(helper!)).toBe(true);
+      const deadline = Date.now() + 5_000;
+      while (isAlive(helper!) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(isAlive(helper!)).toBe(false);
+      expect(spawner.helperPid).toBeUndefined();
+      const second = await new DagRunner({ dag, logDir: join(dir, 'logs'), spawner }).run();
+      expect(second.snapshot.nodes[0]?.outputs.A).toBe('A=one');
+      expect(spawner.helperPid).not.toBe(helper);
+    } finally {
+      spawner.close();
+    }
+  });
 });

@@ -3,7 +3,9 @@
 // several milliseconds of blocked event loop; a helper of baseline Node size forks faster and
 // off the server's loop. The helper opens the step's log files by path (append mode) and reports
 // each process's pid and exit over IPC; signals still go straight from here to the group.
-// The helper never outlives the engine: when the IPC channel closes (the engine exited, even by
+// A helper with no step in flight for HELPER_IDLE_MS is told to go (it holds ~14 MB of its own
+// pages, the idle server's tree should be the server alone); the next step starts a new one,
+// which costs ~40 ms once. The helper never outlives the engine: when the IPC channel closes (the engine exited, even by
 // SIGKILL) it ends the step groups it started and exits; when the helper dies, the engine ends
 // the groups that were in flight.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,10 +32,15 @@ type HelperMessage =
 /** How long the steps of a vanished engine get between SIGTERM and SIGKILL. */
 const ORPHAN_GRACE_MS = 2_000;
 
+/** How long a helper with no step in flight stays (default). */
+export const HELPER_IDLE_MS = 1_000;
+
 /** Told of each step process group: when it started and when it ended. */
 export interface SpawnHooks {
   onSpawn?(pid: number): void;
   onExit?(pid: number): void;
+  /** How long a helper with no step in flight stays before it is ended (default HELPER_IDLE_MS). */
+  idleMs?: number;
 }
 
 // Plain CommonJS run with `node -e`: no file to resolve, whether the engine runs from src or dist.
@@ -107,10 +114,12 @@ export class ProcessSpawner {
   private nextId = 1;
   /** The environment of the last request sent to the current helper. */
   private lastEnv: Record<string, string> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly hooks: SpawnHooks = {}) {}
 
   start(request: SpawnRequest): StepProcess {
+    this.clearIdleTimer();
     const helper = this.ensureHelper();
     const id = this.nextId++;
     const state: Pending['process'] = { pid: undefined, pendingSignal: undefined };
@@ -144,8 +153,39 @@ export class ProcessSpawner {
   }
 
   close(): void {
+    this.clearIdleTimer();
     this.helper?.kill();
     this.helper = undefined;
+  }
+
+  /** The pid of the helper process, when one is running. */
+  get helperPid(): number | undefined {
+    return this.helper?.pid;
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer === undefined) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  /** Ends the helper once no step has been in flight for the idle time. */
+  private armIdleTimer(): void {
+    this.clearIdleTimer();
+    const helper = this.helper;
+    if (!helper) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.helper !== helper || this.pending.size > 0) return;
+      // Nothing of ours is in flight there: forget it first, so its exit fails no later request,
+      // then close the channel, on which an idle helper exits.
+      this.helper = undefined;
+      helper.removeAllListeners('exit');
+      helper.removeAllListeners('message');
+      if (helper.connected) helper.disconnect();
+    }, this.hooks.idleMs ?? HELPER_IDLE_MS);
+    // The timer alone does not keep a process alive.
+    this.idleTimer.unref();
   }
 
   /** The request's environment as the helper applies it: whole, or what changed since the last. */
@@ -214,7 +254,10 @@ export class ProcessSpawner {
     }
     this.pending.delete(message.id);
     if (entry.process.pid !== undefined) this.hooks.onExit?.(entry.process.pid);
-    if (this.pending.size === 0) this.ref(false);
+    if (this.pending.size === 0) {
+      this.ref(false);
+      this.armIdleTimer();
+    }
     entry.resolve({
       exitCode: message.exitCode,
       signal: message.signal ?? undefined,
