@@ -1,8 +1,8 @@
 // The REST API end to end: the BUILT server (`node apps/server/dist/main.js --port 0`) as a child
 // process on 127.0.0.1 with a temporary home, driven over HTTP. Measures
-//   1. the server tree's RSS when idle (empty home, 2 s after it listens; then 2 s after one run),
-//      the private pages of a spawn helper, while one runs, added to the server's RSS (the helper
-//      ends after 1 s without steps);
+//   1. the server tree's RSS when idle (empty home, 2 s after it listens; then idle again after
+//      one run: the spawn helper ends once it has had no step for HELPER_IDLE_MS, 5 s), the
+//      private pages of a spawn helper, while one runs, added to the server's RSS;
 //   2. completed one-step runs (`true`) per second started through POST /api/v2/dags/{f}/start by
 //      8 concurrent clients, each polling its run every 10 ms until it is finished, with the CPU
 //      per run of the server, its spawn helper, the step processes and this bench (/proc);
@@ -19,7 +19,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DagRunStatus, NodeStatus, parseDag } from '../packages/core/dist/index.js';
+import { DagRunStatus, HELPER_IDLE_MS, NodeStatus, parseDag } from '../packages/core/dist/index.js';
 import { openStore } from '../packages/store/dist/index.js';
 
 const MAIN = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.url));
@@ -455,12 +455,14 @@ async function main() {
 
   // 2., 3.
   await startRun('bench-one-step').then((id) => waitFinished('bench-one-step', id)); // warm-up
-  await sleep(2000);
+  // Idle again: the spawn helper ends once it has had no step for HELPER_IDLE_MS.
+  const idleWaitMs = HELPER_IDLE_MS + 1000;
+  await sleep(idleWaitMs);
   const helperRss = treeRssMb(server.child.pid);
   const { runsPerSecond, cpu } = await throughput();
   const busyRss = treeRssMb(server.child.pid); // right after the runs: the helper still runs
   const stepLatency = await startToStepRunning();
-  await sleep(2000);
+  await sleep(idleWaitMs);
   const afterRss = treeRssMb(server.child.pid);
   await stopServer();
 
@@ -495,7 +497,7 @@ async function main() {
       idleRss.total <= 80,
     ],
     [
-      `server tree RSS, idle 2 s after one run (server + ${helperRss.processes} helper)`,
+      `server tree RSS, idle ${idleWaitMs / 1000} s after one run (server + ${helperRss.processes} helper)`,
       `${helperRss.total.toFixed(1)} MB`,
       '≤ 80 MB',
       helperRss.total <= 80,
@@ -536,7 +538,7 @@ async function main() {
       `${busyRss.total.toFixed(1)} MB`,
     ],
     [
-      `server tree RSS, idle 2 s after the runs (server + ${afterRss.processes} helper)`,
+      `server tree RSS, idle ${idleWaitMs / 1000} s after the runs (server + ${afterRss.processes} helper)`,
       `${afterRss.total.toFixed(1)} MB`,
     ],
     ['server RSS after the listings', `${loadedRss.toFixed(1)} MB`],

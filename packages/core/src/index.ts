@@ -60,6 +60,6 @@ export type { SchedulerOptions, SchedulerClock, ScheduleKind } from './schedule/
 export { FileLogStore } from './logs/file-log-store.js';
 export { readLogWindow } from './logs/file-window.js';
 export type { LogBytes } from './logs/file-window.js';
-export { ProcessSpawner } from './run/spawner.js';
+export { HELPER_IDLE_MS, ProcessSpawner } from './run/spawner.js';
 export type { SpawnRequest } from './run/spawner.js';
 export type { StepProcessResult } from './run/process.js';
