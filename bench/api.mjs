@@ -1,7 +1,7 @@
 // The REST API end to end: the BUILT server (`node apps/server/dist/main.js --port 0`) as a child
 // process on 127.0.0.1 with a temporary home, driven over HTTP. Measures
 //   1. the server tree's RSS when idle (empty home, 2 s after it listens; then idle again after
-//      one run: the spawn helper ends once it has had no step for HELPER_IDLE_MS, 5 s), the
+//      one run: the spawn helper ends once it has had no step for HELPER_IDLE_MS, 10 s), the
 //      private pages of a spawn helper, while one runs, added to the server's RSS;
 //   2. completed one-step runs (`true`) per second started through POST /api/v2/dags/{f}/start by
 //      8 concurrent clients, each polling its run every 10 ms until it is finished, with the CPU

@@ -236,7 +236,6 @@ describe('steps forked by a ProcessSpawner helper', () => {
     const { ProcessSpawner } = await import('./spawner.js');
     const spawner = new ProcessSpawner();
     try {
-      await spawner.warmUp();
       const dir = mkdtempSync(join(work, 'spawner-'));
       const yaml = `type: graph
 steps:
@@ -273,7 +272,6 @@ steps:
     const { ProcessSpawner } = await import('./spawner.js');
     const spawner = new ProcessSpawner();
     try {
-      await spawner.warmUp();
       const dir = mkdtempSync(join(work, 'spawner-env-'));
       const yaml = `type: chain
 env:
@@ -290,29 +288,6 @@ steps:
         'B=all-none',
         'C=changed-none',
       ]);
-    } finally {
-      spawner.close();
-    }
-  });
-  it('forks a step itself while no helper is ready, and the helper takes the steps after', async () => {
-    const { ProcessSpawner } = await import('./spawner.js');
-    const spawner = new ProcessSpawner();
-    try {
-      const dir = mkdtempSync(join(work, 'spawner-cold-'));
-      const dag = parseDag('steps:\n  - {name: parent, command: echo $PPID, output: PARENT}\n', {
-        location: join(dir, 'cold.yaml'),
-      });
-      const parentOf = async (): Promise<number> => {
-        const result = await new DagRunner({ dag, logDir: join(dir, 'logs'), spawner }).run();
-        expect(result.status).toBe(DagRunStatus.Success);
-        return Number(result.snapshot.nodes[0]?.outputs.PARENT?.split('=')[1]);
-      };
-      // No helper yet: the step does not wait for one to boot.
-      expect(await parentOf()).toBe(process.pid);
-      await spawner.warmUp();
-      const helper = spawner.helperPid;
-      expect(helper).toBeGreaterThan(0);
-      expect(await parentOf()).toBe(helper);
     } finally {
       spawner.close();
     }

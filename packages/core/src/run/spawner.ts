@@ -4,16 +4,13 @@
 // off the server's loop. The helper opens the step's log files by path (append mode) and reports
 // each process's pid and exit over IPC; signals still go straight from here to the group.
 // A helper with no step in flight for HELPER_IDLE_MS is told to go (it holds ~14 MB of its own
-// pages, the idle server's tree should be the server alone). A step that comes while no helper
-// is ready (none yet, gone idle, or still booting: ~40 ms) is forked here at once, and a helper
-// is started for the steps after it, so no step waits for a helper to boot. The helper never
-// outlives the engine: when the IPC channel closes (the engine exited, even by SIGKILL) it ends
-// the step groups it started and exits; when the helper dies, the engine ends the groups that
-// were in flight. Steps forked here are recorded through the same hooks, so recovery ends them
-// should the engine die.
+// pages, the idle server's tree should be the server alone); the next step starts a new one,
+// which costs ~40 ms once. (That step is not forked here instead: a step of this process would
+// outlive it when it is killed.) The helper never outlives the engine: when the IPC channel
+// closes (the engine exited, even by SIGKILL) it ends the step groups it started and exits; when
+// the helper dies, the engine ends the groups that were in flight.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { startStepProcess, type StepProcess, type StepProcessResult } from './process.js';
+import type { StepProcess, StepProcessResult } from './process.js';
 
 export interface SpawnRequest {
   argv: readonly [string, ...string[]];
@@ -24,7 +21,6 @@ export interface SpawnRequest {
 }
 
 type HelperMessage =
-  | { type: 'ready' }
   | { id: number; type: 'spawned'; pid: number }
   | {
       id: number;
@@ -37,8 +33,11 @@ type HelperMessage =
 /** How long the steps of a vanished engine get between SIGTERM and SIGKILL. */
 const ORPHAN_GRACE_MS = 2_000;
 
-/** How long a helper with no step in flight stays (default). */
-export const HELPER_IDLE_MS = 5_000;
+/**
+ * How long a helper with no step in flight stays (default): long enough that the steps of runs
+ * a few seconds apart share one helper.
+ */
+export const HELPER_IDLE_MS = 10_000;
 
 /** Told of each step process group: when it started and when it ended. */
 export interface SpawnHooks {
@@ -106,8 +105,6 @@ process.on('message', (m) => {
     if (!process.connected && live.size === 0) process.exit(0);
   });
 });
-// Until this message the engine forks steps itself.
-process.send({ type: 'ready' });
 `;
 
 interface Pending {
@@ -122,16 +119,12 @@ export class ProcessSpawner {
   /** The environment of the last request sent to the current helper. */
   private lastEnv: Record<string, string> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
-  /** The current helper has booted and takes requests. */
-  private helperReady = false;
-  private readyWaiters: Array<() => void> = [];
 
   constructor(private readonly hooks: SpawnHooks = {}) {}
 
   start(request: SpawnRequest): StepProcess {
     this.clearIdleTimer();
     const helper = this.ensureHelper();
-    if (!this.helperReady) return this.startHere(request);
     const id = this.nextId++;
     const state: Pending['process'] = { pid: undefined, pendingSignal: undefined };
     const done = new Promise<StepProcessResult>((resolve) =>
@@ -163,57 +156,10 @@ export class ProcessSpawner {
     };
   }
 
-  /** Starts the helper now and resolves once it takes requests (callers that fork many steps). */
-  warmUp(): Promise<void> {
-    this.ensureHelper();
-    if (this.helperReady) return Promise.resolve();
-    return new Promise((resolve) => this.readyWaiters.push(resolve));
-  }
-
   close(): void {
     this.clearIdleTimer();
     this.helper?.kill();
-    this.forgetHelper();
-  }
-
-  /** A step forked by this process, its log files opened by path as the helper does. */
-  private startHere(request: SpawnRequest): StepProcess {
-    let stdoutFd: number | undefined;
-    let stderrFd: number | undefined;
-    let step: StepProcess;
-    try {
-      stdoutFd = openSync(request.stdoutPath, 'a');
-      stderrFd = openSync(request.stderrPath, 'a');
-      step = startStepProcess({
-        argv: request.argv,
-        cwd: request.cwd,
-        env: request.env,
-        output: { stdoutFd, stderrFd },
-      });
-    } catch (error) {
-      const spawnError = error instanceof Error ? error : new Error(String(error));
-      return {
-        pid: undefined,
-        done: Promise.resolve({ exitCode: 1, signal: undefined, spawnError }),
-        signal: () => false,
-        groupAlive: () => false,
-      };
-    } finally {
-      // The child has its own copies.
-      if (stdoutFd !== undefined) closeSync(stdoutFd);
-      if (stderrFd !== undefined) closeSync(stderrFd);
-    }
-    const pid = step.pid;
-    if (pid !== undefined) {
-      this.hooks.onSpawn?.(pid);
-      step.done.then(() => this.hooks.onExit?.(pid)).catch(() => undefined); // never rejects
-    }
-    return step;
-  }
-
-  private forgetHelper(): void {
     this.helper = undefined;
-    this.helperReady = false;
   }
 
   /** The pid of the helper process, when one is running. */
@@ -237,7 +183,7 @@ export class ProcessSpawner {
       if (this.helper !== helper || this.pending.size > 0) return;
       // Nothing of ours is in flight there: forget it first, so its exit fails no later request,
       // then close the channel, on which an idle helper exits.
-      this.forgetHelper();
+      this.helper = undefined;
       helper.removeAllListeners('exit');
       helper.removeAllListeners('message');
       if (helper.connected) helper.disconnect();
@@ -288,22 +234,14 @@ export class ProcessSpawner {
         });
         this.pending.delete(id);
       }
-      if (this.helper === helper) this.forgetHelper();
+      if (this.helper === helper) this.helper = undefined;
     });
     this.helper = helper;
-    this.helperReady = false;
     this.ref(false);
     return helper;
   }
 
   private onMessage(message: HelperMessage): void {
-    if (message.type === 'ready') {
-      this.helperReady = true;
-      for (const resolve of this.readyWaiters.splice(0)) resolve();
-      // A helper started for steps that all ran here goes when it stays unused.
-      if (this.pending.size === 0) this.armIdleTimer();
-      return;
-    }
     const entry = this.pending.get(message.id);
     if (!entry) return;
     if (message.type === 'spawned') {
