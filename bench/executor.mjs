@@ -1,6 +1,7 @@
 // Engine overhead: a 200-step chain and a 200-step fan-out (graph, maxActiveSteps: 2) of `true`
-// through the DagRunner, next to (a) a bare Node loop spawning `/bin/sh -c true` the same way
-// (own process group, output to a file descriptor) and (b) the same graph as a Makefile run with
+// through the DagRunner, next to (a) a bare Node loop spawning `<shell> -c true` the same way
+// (own process group, output to a file descriptor; the shell the engine runs steps with:
+// $DAGU_DEFAULT_SHELL, else $SHELL, else sh) and (b) the same graph as a Makefile run with
 // make -j1 / -j2. Prints milliseconds (median of 5 runs) and the ratios. Then the CLI as users
 // run it (`dagu-ts start`, SQLite persistence on a temporary DAGU_HOME) over a size sweep: a
 // chain of 50, 200 and 1,000 steps and a 200-wide fan-out with maxActiveSteps: 2, per step
@@ -43,9 +44,12 @@ async function engine(kind, spawner) {
   return elapsed;
 }
 
+// The engine's default shell (dag-yaml.md §2.1): the bare loop forks the same program.
+const stepShell = process.env.DAGU_DEFAULT_SHELL || process.env.SHELL || 'sh';
+
 function spawnTrue(fd) {
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', 'true'], {
+    const child = spawn(stepShell, ['-c', 'true'], {
       cwd: dir,
       env: process.env,
       stdio: ['ignore', fd, fd],
@@ -143,7 +147,8 @@ async function cliSweep() {
   console.log(
     `\ncli: \`dagu-ts start\` with SQLite persistence, ${cliRounds} rounds; each round runs the ` +
       'start-up (1-step run), the CLI and the bare loop back to back, and its ratio compares ' +
-      'them within the round (the machine is shared: ratios, not times, are the figure)',
+      'them within the round (the machine is shared: ratios, not times, are the figure); ' +
+      `steps and the bare loop run \`${stepShell} -c true\``,
   );
   console.log(
     'graph                    steps   cli ms  per step ms  bare node ms  bare per step  cli/bare (median, min-max)  target',
@@ -199,7 +204,9 @@ async function inProcess() {
     const makeMs = hasMake ? await median(() => make(kind, jobs)) : NaN;
     rows.push({ kind, runner, helper, bare, makeMs });
   }
-  console.log(`executor: ${steps} steps of \`true\`, median of ${rounds} runs, ${process.version}`);
+  console.log(
+    `executor: ${steps} steps of \`${stepShell} -c true\`, median of ${rounds} runs, ${process.version}`,
+  );
   console.log('("runner" forks steps itself, as `dagu-ts start` does; "helper" through the spawn');
   console.log(' helper process the server uses)');
   console.log(

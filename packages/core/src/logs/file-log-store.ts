@@ -113,17 +113,10 @@ class FileRunLogSink implements RunLogSink {
   }
 
   async openStep(stepName: string, at: Date): Promise<StepLogSink> {
-    const stdout = this.layout.stepLogFile(stepName, 'out', at);
-    const stderr = this.layout.stepLogFile(stepName, 'err', at);
-    const stdoutFd = openSync(stdout, 'a');
-    let stderrFd: number;
-    try {
-      stderrFd = openSync(stderr, 'a');
-    } catch (error) {
-      closeSync(stdoutFd);
-      throw error;
-    }
-    return new FileStepLogSink({ path: stdout, fd: stdoutFd }, { path: stderr, fd: stderrFd });
+    return new FileStepLogSink(
+      new StepLogFile(this.layout.stepLogFile(stepName, 'out', at)),
+      new StepLogFile(this.layout.stepLogFile(stepName, 'err', at)),
+    );
   }
 
   close(): void {
@@ -137,10 +130,52 @@ class FileRunLogSink implements RunLogSink {
   }
 }
 
-class FileStepLogSink implements StepLogSink {
-  readonly files: StepLogSink['files'] & object;
+/**
+ * One log file of a step, opened on first use: a step forked by the spawn helper has its files
+ * opened (created) there by path, so the engine opens them only to write into them itself (a
+ * message, a step forked here). A file nobody created by the time the step closes its logs (a
+ * step that never started a process) is created then, empty, as readers expect.
+ */
+class StepLogFile {
+  private opened: number | undefined;
+  /** The file is known to exist (opened here, or seen by size()). */
+  private exists = false;
 
-  constructor(stdout: { path: string; fd: number }, stderr: { path: string; fd: number }) {
+  constructor(readonly path: string) {}
+
+  get fd(): number {
+    this.opened ??= openSync(this.path, 'a');
+    this.exists = true;
+    return this.opened;
+  }
+
+  size(): number {
+    if (this.opened !== undefined) return fstatSync(this.opened).size;
+    try {
+      const { size } = statSync(this.path);
+      this.exists = true;
+      return size;
+    } catch {
+      return 0;
+    }
+  }
+
+  close(): void {
+    try {
+      if (this.opened !== undefined) closeSync(this.opened);
+      else if (!this.exists) closeSync(openSync(this.path, 'a'));
+    } catch {
+      // A log that cannot be created (its directory gone, disk full) costs the run nothing.
+    }
+    this.opened = undefined;
+    this.exists = true;
+  }
+}
+
+class FileStepLogSink implements StepLogSink {
+  readonly files: { stdout: StepLogFile; stderr: StepLogFile };
+
+  constructor(stdout: StepLogFile, stderr: StepLogFile) {
     this.files = { stdout, stderr };
   }
 
@@ -159,7 +194,7 @@ class FileStepLogSink implements StepLogSink {
   }
 
   size(stream: LogStream): number {
-    return fstatSync(this.files[stream].fd).size;
+    return this.files[stream].size();
   }
 
   read(stream: LogStream, start: number, length: number): Buffer {
@@ -167,8 +202,8 @@ class FileStepLogSink implements StepLogSink {
   }
 
   close(): void {
-    closeSync(this.files.stdout.fd);
-    closeSync(this.files.stderr.fd);
+    this.files.stdout.close();
+    this.files.stderr.close();
   }
 }
 
@@ -179,7 +214,14 @@ function removeAttempt(layout: RunLogLayout, ownsRunDir: boolean): void {
 
 function readRange(path: string, start: number, length: number): Buffer {
   if (length <= 0) return Buffer.alloc(0);
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    // A step log nobody has created yet (StepLogFile) is empty.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    throw error;
+  }
   try {
     const buffer = Buffer.alloc(length);
     const read = readSync(fd, buffer, 0, length, start);
