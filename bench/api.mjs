@@ -5,7 +5,8 @@
 //      private pages of a spawn helper, while one runs, added to the server's RSS;
 //   2. completed one-step runs (`true`) per second started through POST /api/v2/dags/{f}/start by
 //      8 concurrent clients, each polling its run every 10 ms until it is finished, with the CPU
-//      per run of the server, its spawn helper, the step processes and this bench (/proc);
+//      per run of the server, its spawn helper, the step processes and this bench (/proc); beside
+//      it the machine's floor: this process forking the step's `<shell> -c true` 8 at a time;
 //   3. start → first step running: 100 sequential runs of a step `date +%s%N`, from the moment the
 //      POST is sent to the wall-clock time the step process printed;
 //   4. p50/p95 of GET /dag-runs (default query: today's runs, up to 1000) and of
@@ -14,7 +15,15 @@
 // Run after a build: `node bench/api.mjs [runs] [historyRuns]` (or BENCH_API_RUNS=<historyRuns>);
 // defaults 400 and 1,000,000. BENCH_SERVER_NODE_ARGS passes Node flags to the server (profiling).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +35,8 @@ const MAIN = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.ur
 const throughputRuns = Number(process.argv[2] ?? 400);
 const historyRuns = Number(process.argv[3] ?? process.env.BENCH_API_RUNS ?? 1_000_000);
 const clients = 8;
+// The shell the engine runs a step's command with (dag-yaml.md §2.1).
+const stepShell = process.env.DAGU_DEFAULT_SHELL || process.env.SHELL || 'sh';
 // Node flags for the server only, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p".
 const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const latencyRuns = 100;
@@ -296,6 +307,37 @@ async function throughput() {
   return { runsPerSecond: throughputRuns / seconds, cpu };
 }
 
+/**
+ * The machine's floor for the runs/s phase: this process forking the step's program
+ * (`<shell> -c true`, the shell the engine runs steps with) as the spawn helper does (own
+ * process group, output to a file), as many at a time as the bench has clients, with no server.
+ */
+async function spawnFloor(count) {
+  const logPath = join(home, 'spawn-floor.log');
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const out = openSync(logPath, 'a');
+      const child = spawn(stepShell, ['-c', 'true'], {
+        stdio: ['ignore', out, out],
+        detached: true,
+      });
+      closeSync(out);
+      child.once('error', reject);
+      child.once('exit', resolve);
+    });
+  let started = 0;
+  const at = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (started < count) {
+        started++;
+        await one();
+      }
+    }),
+  );
+  return count / ((performance.now() - at) / 1000);
+}
+
 // ---- 3. start → first step running -----------------------------------------------------------
 
 async function startToStepRunning() {
@@ -465,6 +507,7 @@ async function main() {
   await sleep(idleWaitMs);
   const afterRss = treeRssMb(server.child.pid);
   await stopServer();
+  const floorPerSecond = await spawnFloor(throughputRuns);
 
   // 4. history
   const fill = await fillHistory();
@@ -529,6 +572,10 @@ async function main() {
   ];
   const info = [
     ['CPU per run in the runs/s phase: server / helper / step processes / bench', cpu],
+    [
+      `spawn floor: this process forking \`${stepShell} -c true\`, ${clients} at a time, no server`,
+      `${floorPerSecond.toFixed(1)} /s (runs/s above: ${((100 * runsPerSecond) / floorPerSecond).toFixed(0)} % of it)`,
+    ],
     [
       `history fill (${historyRuns.toLocaleString('en')} runs, ${historyDags} DAGs, importRuns)`,
       `${fill.seconds.toFixed(1)} s (${Math.round(historyRuns / fill.seconds).toLocaleString('en')} runs/s)`,
