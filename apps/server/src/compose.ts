@@ -59,8 +59,8 @@ export interface ComposeOptions {
   dispatchQueues?: boolean;
   /** How often the launcher sweeps the queues (default 5 s; 0 = only when runs end). */
   sweepIntervalMs?: number;
-  /** Fork steps through a helper process (default true; the CLI forks them itself). */
-  spawnHelper?: boolean;
+  /** Fork steps through a helper process (default true; see RunLauncherOptions.spawnHelper). */
+  spawnHelper?: boolean | 'when-ready';
   /** One clock for scheduler, launcher and store timestamps (tests inject one). */
   clock?: SchedulerClock;
   /** Scheduler log lines (component, msg, …). */

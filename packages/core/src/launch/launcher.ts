@@ -51,8 +51,12 @@ export interface RunLauncherOptions {
   onEvent?: (event: RunEvent) => void;
   /** How often queues are swept for runs that nothing else started (safety net). */
   sweepIntervalMs?: number;
-  /** Fork steps through a helper process (default) or, with false, from this process. */
-  spawnHelper?: boolean;
+  /**
+   * Fork steps through a helper process (default), from this process (false), or from this
+   * process until the helper is up and through it from then on (`'when-ready'`: for a process
+   * that runs one run, whose steps may outlive it, so no step waits for the helper's start-up).
+   */
+  spawnHelper?: boolean | 'when-ready';
   /** Where the helper's step process groups are recorded, so recovery can end orphans. */
   processes?: StepProcessStore;
   /** Stamps run ids and run times; the scheduler must read the same clock (default: system). */
@@ -91,6 +95,7 @@ export class RunLauncher implements RunControl {
       options.spawnHelper === false
         ? undefined
         : new ProcessSpawner({
+            forkHereUntilReady: options.spawnHelper === 'when-ready',
             onSpawn: (pid) => {
               processes?.add(pid).catch(() => undefined);
             },

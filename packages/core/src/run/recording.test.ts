@@ -62,6 +62,40 @@ describe('a run on a failing store', () => {
   });
 });
 
+describe('the order of records', () => {
+  const chain = parseDag(
+    'name: ordered\ntype: chain\nsteps:\n  - name: one\n    command: "true"\n  - name: two\n    command: "true"\n  - name: three\n    command: "true"\n',
+  );
+  const stepOfEvent = (event: RunEvent) => ('node' in event ? event.node.step.name : '');
+
+  it('records every event in the order it happened, a step end before the next start', async () => {
+    const recorder = new FlakyRecorder();
+    const seen: string[] = [];
+    const original = recorder.record.bind(recorder);
+    recorder.record = (event) => {
+      seen.push(`${event.type} ${stepOfEvent(event)}`.trim());
+      return original(event);
+    };
+    const result = await new DagRunner({
+      dag: chain,
+      logDir: join(work, 'order'),
+      recorder,
+      cwd: work,
+    }).run();
+    expect(result.status).toBe(DagRunStatus.Success);
+    expect(seen.filter((line) => !line.startsWith('step-updated'))).toEqual([
+      'run-started',
+      'step-started one',
+      'step-finished one',
+      'step-started two',
+      'step-finished two',
+      'step-started three',
+      'step-finished three',
+      'run-finished',
+    ]);
+  });
+});
+
 describe('ResilientRecorder', () => {
   /** One step per run name, so that repeated events are updates of the same step. */
   const steps = new Map<string, NodeState>();

@@ -292,6 +292,31 @@ steps:
       spawner.close();
     }
   });
+  it('with forkHereUntilReady, forks steps in the engine until the helper is up', async () => {
+    const { ProcessSpawner } = await import('./spawner.js');
+    const spawner = new ProcessSpawner({ forkHereUntilReady: true });
+    try {
+      const dir = mkdtempSync(join(work, 'spawner-ready-'));
+      const dag = parseDag('steps:\n  - {name: parent, command: echo $PPID, output: PARENT}\n', {
+        location: join(dir, 'ready.yaml'),
+      });
+      const parentOfStep = async () =>
+        Number(
+          (
+            await new DagRunner({ dag, logDir: join(dir, 'logs'), spawner }).run()
+          ).snapshot.nodes[0]?.outputs.PARENT?.split('=')[1],
+        );
+      // The helper is still starting: the engine forks the step itself.
+      expect(await parentOfStep()).toBe(process.pid);
+      const deadline = Date.now() + 10_000;
+      while (!spawner.takesStep() && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(spawner.helperPid).toBeGreaterThan(0);
+      expect(await parentOfStep()).toBe(spawner.helperPid);
+    } finally {
+      spawner.close();
+    }
+  });
   it('ends an idle helper and starts a new one for the next step', async () => {
     const { ProcessSpawner } = await import('./spawner.js');
     const spawner = new ProcessSpawner({ idleMs: 100 });

@@ -554,14 +554,17 @@ export class DagRunner {
         node.error = `internal error: ${(error as Error).message}`;
         this.lastError = node.error;
       })
-      .then(() => this.emit({ type: 'step-finished', run: this.snapshot, node }))
-      .catch((error: unknown) => {
-        this.lastError = `internal error: ${(error as Error).message}`;
-      })
-      .finally(() => {
+      .then(() => {
+        const recorded = this.emit({ type: 'step-finished', run: this.snapshot, node });
+        // The next steps start without waiting for this end to be stored: the recorder takes
+        // events in order (emit), so no reader sees a later step before this step's end.
         this.running.delete(node);
         this.settle(node);
         this.pumpInBackground();
+        return recorded;
+      })
+      .catch((error: unknown) => {
+        this.lastError = `internal error: ${(error as Error).message}`;
       });
   }
 
@@ -783,8 +786,14 @@ export class DagRunner {
     }
     const recorder = this.recorder;
     if (!recorder) return Promise.resolve();
-    // Recorder calls stay in event order even when steps end at the same time.
-    const recorded = this.recording.then(() => recorder.record(event));
+    // Recorder calls stay in event order even when steps end at the same time. A step's end is
+    // recorded one event-loop turn later: the steps it frees are forked first (their starts
+    // are queued behind it), so a store write is not on the path from one step to the next.
+    const recorded = this.recording.then(() =>
+      event.type === 'step-finished'
+        ? nextTurn().then(() => recorder.record(event))
+        : recorder.record(event),
+    );
     this.recording = recorded.catch(() => undefined);
     return recorded;
   }
@@ -792,6 +801,11 @@ export class DagRunner {
   private log(line: string): void {
     this.runLogs?.log(`${this.clock.now().toISOString()} ${line}`);
   }
+}
+
+/** Resolves in the event loop's next turn (after the I/O and microtasks of this one). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Whether a step has ended, as its downstream steps see it (§4.2 isReady). */

@@ -6,7 +6,8 @@
 // A helper with no step in flight for HELPER_IDLE_MS is told to go (it holds ~14 MB of its own
 // pages, the idle server's tree should be the server alone); the next step starts a new one,
 // which costs ~40 ms once. (That step is not forked here instead: a step of this process would
-// outlive it when it is killed.) The helper never outlives the engine: when the IPC channel
+// outlive it when it is killed; only an engine whose steps may outlive it forks them itself while
+// the helper starts, `forkHereUntilReady`.) The helper never outlives the engine: when the IPC channel
 // closes (the engine exited, even by SIGKILL) it ends the step groups it started and exits; when
 // the helper dies, the engine ends the groups that were in flight.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,6 +22,7 @@ export interface SpawnRequest {
 }
 
 type HelperMessage =
+  | { type: 'ready' }
   | { id: number; type: 'spawned'; pid: number }
   | {
       id: number;
@@ -45,6 +47,12 @@ export interface SpawnHooks {
   onExit?(pid: number): void;
   /** How long a helper with no step in flight stays before it is ended (default HELPER_IDLE_MS). */
   idleMs?: number;
+  /**
+   * Steps are forked by the engine itself until the helper is up (see `takesStep`): for an engine
+   * whose steps may outlive it anyway (a command-line run), so that no step waits for the
+   * helper's start-up, one Node start (~80 ms on 2 busy cores).
+   */
+  forkHereUntilReady?: boolean;
 }
 
 // Plain CommonJS run with `node -e`: no file to resolve, whether the engine runs from src or dist.
@@ -105,6 +113,7 @@ process.on('message', (m) => {
     if (!process.connected && live.size === 0) process.exit(0);
   });
 });
+process.send({ type: 'ready' });
 `;
 
 interface Pending {
@@ -119,8 +128,25 @@ export class ProcessSpawner {
   /** The environment of the last request sent to the current helper. */
   private lastEnv: Record<string, string> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Whether the current helper said it takes requests. */
+  private helperReady = false;
 
   constructor(private readonly hooks: SpawnHooks = {}) {}
+
+  /**
+   * Whether the next step should go through the helper (`start`) rather than be forked by the
+   * engine. Always true, except with `forkHereUntilReady` while the helper is not up yet, which
+   * this call starts.
+   */
+  takesStep(): boolean {
+    if (!this.hooks.forkHereUntilReady) return true;
+    if (this.helper?.connected && this.helperReady) return true;
+    if (!this.helper?.connected) {
+      this.ensureHelper();
+      if (this.pending.size === 0) this.armIdleTimer();
+    }
+    return false;
+  }
 
   start(request: SpawnRequest): StepProcess {
     this.clearIdleTimer();
@@ -209,11 +235,15 @@ export class ProcessSpawner {
   private ensureHelper(): ChildProcess {
     if (this.helper && this.helper.connected) return this.helper;
     this.lastEnv = undefined;
+    this.helperReady = false;
     const helper = spawn(process.execPath, ['-e', HELPER_SOURCE], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { PATH: process.env.PATH ?? '' },
     });
-    helper.on('message', (message: HelperMessage) => this.onMessage(message));
+    helper.on('message', (message: HelperMessage) => {
+      if (message.type !== 'ready') this.onMessage(message);
+      else if (this.helper === helper) this.helperReady = true;
+    });
     helper.on('exit', () => {
       // A helper that died takes its children's reports with it: fail what was in flight, and
       // end its groups, which nobody watches any more.
@@ -241,7 +271,7 @@ export class ProcessSpawner {
     return helper;
   }
 
-  private onMessage(message: HelperMessage): void {
+  private onMessage(message: Exclude<HelperMessage, { type: 'ready' }>): void {
     const entry = this.pending.get(message.id);
     if (!entry) return;
     if (message.type === 'spawned') {

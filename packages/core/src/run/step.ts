@@ -112,7 +112,10 @@ export class StepExecution {
     const { node, host, mode } = this;
     const step = node.step;
     node.startedAt = this.host.now().toISOString();
-    await host.emit('step-started', node);
+    // The step's start and its log paths are stored while its process starts, not before: the
+    // fork does not wait for the store. The recorder keeps events in order (never before the
+    // end of the step this one follows) and retries a failed write: it never fails the step.
+    host.emit('step-started', node).catch(() => undefined);
 
     const workDir = this.resolveWorkDir();
     const stepVars = new Map<string, string>([
@@ -143,7 +146,7 @@ export class StepExecution {
     const deadline = mode.deadlineMs ?? step.timeoutSec;
     try {
       // Readers (API, `dagu-ts logs`) find a running step's log through the recorded paths.
-      await host.emit('step-updated', node);
+      host.emit('step-updated', node).catch(() => undefined);
       const setupError = workDir.error ?? (await this.retryPolicyProblem());
       if (setupError) {
         this.fail(setupError);
@@ -269,29 +272,29 @@ export class StepExecution {
     // Log files are written by the process itself (the helper opens them by path); other logs
     // get the output through pipes in this process.
     const files = logs.sink.files;
-    this.process =
-      spawner && files
-        ? spawner.start({
-            argv,
-            cwd,
-            env,
-            stdoutPath: files.stdout.path,
-            stderrPath: files.stderr.path,
-          })
-        : startStepProcess({
-            argv,
-            cwd,
-            env,
-            output: files
-              ? { stdoutFd: files.stdout.fd, stderrFd: files.stderr.fd }
-              : (stream, chunk) => logs.write(stream, chunk),
-          });
+    const viaHelper = spawner !== undefined && files !== undefined && spawner.takesStep();
+    this.process = viaHelper
+      ? spawner.start({
+          argv,
+          cwd,
+          env,
+          stdoutPath: files.stdout.path,
+          stderrPath: files.stderr.path,
+        })
+      : startStepProcess({
+          argv,
+          cwd,
+          env,
+          output: files
+            ? { stdoutFd: files.stdout.fd, stderrFd: files.stderr.fd }
+            : (stream, chunk) => logs.write(stream, chunk),
+        });
     if (this.abort.signal.aborted)
       this.process.signal(
         this.killed ? 'SIGKILL' : ((this.node.step.signalOnStop ?? 'SIGTERM') as NodeJS.Signals),
       );
     const pid = this.process.pid;
-    if ((spawner && files) || !processes || pid === undefined) return this.process.done;
+    if (viaHelper || !processes || pid === undefined) return this.process.done;
     // A group that cannot be recorded (store not writable) only loses its crash recovery.
     await processes.add(pid).catch(() => undefined);
     try {
